@@ -1,0 +1,25 @@
+"""Names shared by the CRD, the controller and the CLI (see DESIGN.md, "Names")."""
+
+GROUP = "migrations.llmops.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "ProviderMigration"
+PLURAL = "providermigrations"
+SINGULAR = "providermigration"
+SHORT_NAMES = ["pmig"]
+CRD_NAME = f"{PLURAL}.{GROUP}"
+FIELD_MANAGER = "provider-migration-operator"
+
+# Commands are annotations whose value is a request id; status records the last one handled.
+ANNOTATION_PREFIX = f"{GROUP}/"
+COMMANDS = ("promote", "abort", "approve", "retry")
+
+
+def command_annotation(command: str) -> str:
+    return f"{ANNOTATION_PREFIX}{command}"
+
+
+# Pod-template annotation bumped on the gateway Deployment when a file-configured gateway must reload.
+CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+# Label put on routing objects while a migration drives them (mirrors Argo Rollouts' in-progress label).
+OWNER_ANNOTATION = f"{GROUP}/owner"
