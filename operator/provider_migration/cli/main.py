@@ -1,0 +1,41 @@
+"""`pmo` (also `kubectl migration`): one entry point; each command family lives in its own module.
+
+A command module exposes `register(subparsers)`, which adds its sub-commands and sets `func` on each
+parser; `func(args)` returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules under provider_migration.cli, in the order their commands appear in --help.
+COMMAND_MODULES: list[str] = [
+    "dev",
+    "crds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pmo",
+        description="provider-migration-operator: move LLM traffic between model providers.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"provider_migration.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
