@@ -1,0 +1,60 @@
+"""What the adapters read from the world before each decision. Plain frozen data, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from provider_migration.api.status import AnalysisStatus, BaselineStatus, EvaluationStatus
+
+
+@dataclass(frozen=True)
+class RouteState:
+    """The routing object as the gateway sees it, weights normalised to percent of the group."""
+
+    found: bool
+    error: str | None = None  # malformed object: a clear reason, never an exception
+    source_present: bool = False
+    target_present: bool = False
+    source_weight: int = 0
+    target_weight: int = 0
+    mirror_percent: int = 0
+    supports_mirroring: bool = False
+
+
+@dataclass(frozen=True)
+class SecretsState:
+    """Presence and checksums of the referenced Secrets. Checksums only: never a value."""
+
+    missing: tuple[str, ...] = ()  # human-readable references, e.g. "Secret support/openai-key key api-key"
+    source_checksum: str | None = None
+    target_checksum: str | None = None
+    target_projected: bool = False  # the gateway Secret holds the target key with its current value
+    source_in_gateway: bool = True  # the gateway Secret still holds the source key
+
+
+@dataclass(frozen=True)
+class BaselineObservation:
+    baseline: BaselineStatus | None = None
+    error: str | None = None  # Prometheus unreachable, no data, too few samples
+
+
+@dataclass(frozen=True)
+class Observations:
+    generation: int
+    route: RouteState
+    secrets: SecretsState = field(default_factory=SecretsState)
+    commands: Mapping[str, str] = field(default_factory=dict)  # command -> request id from annotations
+    route_in_use_by: str | None = None  # another active migration driving the same route and model
+    analysis: AnalysisStatus | None = None  # present only when an analysis ran for this tick
+    baseline: BaselineObservation | None = None  # present only when a capture was requested
+    evaluation: EvaluationStatus | None = None  # present only when an evaluation ran
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which expensive observations the next decision wants (Prometheus queries, golden-set runs)."""
+
+    analysis: bool = False
+    baseline: bool = False
+    evaluation: bool = False
