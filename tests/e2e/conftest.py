@@ -1,0 +1,115 @@
+"""Session fixtures over provider_migration.devenv: a real kube-apiserver + etcd and Prometheus.
+
+Set PMO_KUBECONFIG=<file> to run against an existing cluster instead (Prometheus still runs locally).
+Under CI=true anything missing fails the run; elsewhere the e2e tests skip with a hint how to enable them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from provider_migration.devenv import (
+    Binaries,
+    BinariesMissing,
+    ControlPlane,
+    ExistingCluster,
+    Prometheus,
+    find_binaries,
+    find_prometheus,
+)
+
+E2E_DIR = Path(__file__).parent
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def unavailable(message: str) -> None:
+    """Fail under CI (e2e tests must never skip there), skip elsewhere."""
+    if _ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def binaries() -> Binaries:
+    """Paths of the built kube-apiserver, etcd and helm."""
+    try:
+        return find_binaries()
+    except BinariesMissing as e:
+        unavailable(str(e))
+        raise
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane | ExistingCluster]:
+    """The cluster: `.kubeconfig` (admin), `.api_client()`, `.kubeconfig_for_token(token, path)`."""
+    external = os.environ.get("PMO_KUBECONFIG")
+    if external:
+        yield ExistingCluster(Path(external))
+        return
+    try:
+        found = find_binaries()
+    except BinariesMissing as e:
+        unavailable(str(e))
+        raise
+    with ControlPlane(tmp_path_factory.mktemp("controlplane"), found) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="session")
+def kube(control_plane: ControlPlane | ExistingCluster) -> Iterator[client.ApiClient]:
+    """An admin kubernetes ApiClient (pass it to CoreV1Api(kube), CustomObjectsApi(kube), ...)."""
+    api = control_plane.api_client()
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def kubectl(control_plane: ControlPlane | ExistingCluster) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """kubectl("get", "ns", check=True) with the admin kubeconfig; returns the CompletedProcess."""
+    def run(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", f"--kubeconfig={control_plane.kubeconfig}", *args],
+                              check=check, capture_output=True, text=True, input=input, timeout=60)
+    return run
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A local Prometheus: `.url`, `.add_target(job, "127.0.0.1:PORT", labels)`, `.wait_for_target(job)`."""
+    try:
+        binary = find_prometheus()
+    except BinariesMissing as e:
+        unavailable(str(e))
+        raise
+    with Prometheus(tmp_path_factory.mktemp("prometheus"), binary) as prom:
+        yield prom
+
+
+@pytest.fixture
+def namespace(kube: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace per test. Deleted afterwards; on the local control plane (no
+    controller-manager) it then stays Terminating forever, which is harmless."""
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{base}-{secrets.token_hex(3)}"
+    core = client.CoreV1Api(kube)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"pmo-test": "e2e"})))
+    yield name
+    with contextlib.suppress(client.ApiException):
+        core.delete_namespace(name)
