@@ -1,0 +1,521 @@
+"""The rollout state machine: `decide(spec, status, observations, now) -> Decision`. No I/O.
+
+Rules that make restarts safe (DESIGN.md, "Lessons from the anchors"):
+- at most one step per call; the controller applies the actions, then writes the new status with a
+  compare-and-swap, so a crash in between only repeats idempotent actions;
+- the live weights come from the routing object (observations), never from memory;
+- pauses and stabilisation are timestamps in status compared with `now`;
+- no data is never a pass: a step that needs analysis advances only on a Pass measured at that step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from provider_migration.api.durations import seconds
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.api.status import (
+    HISTORY_LIMIT,
+    TERMINAL_PHASES,
+    AnalysisStatus,
+    HistoryEntry,
+    Phase,
+    ProviderMigrationStatus,
+)
+
+from .actions import (
+    Action,
+    DecommissionSourceCredentials,
+    PostEvent,
+    ProjectCredentials,
+    RemoveSourceFromRoute,
+    SetWeights,
+)
+from .conditions import conditions_for
+from .forecast import forecast
+from .observations import Needs, Observations
+from .steps import NO_TRAFFIC, Traffic, describe, pause_seconds, steps_of, traffic_at
+
+# Phases in which the target may carry traffic, so analysis runs and a failure rolls back.
+ANALYSED_PHASES = {Phase.PROGRESSING, Phase.PAUSED, Phase.AWAITING_APPROVAL, Phase.STABILIZING, Phase.BLOCKED}
+ACTIVE_WAIT = 5.0  # seconds between ticks while waiting on the cluster (blocked, rolling back, initialising)
+MAX_WAIT = 60.0
+
+
+@dataclass
+class Decision:
+    actions: list[Action]
+    status: ProviderMigrationStatus
+    requeue_after: float | None  # None: nothing to do until something changes (terminal phases)
+
+
+def analysis_interval(spec: ProviderMigrationSpec) -> float | None:
+    return float(seconds(spec.analysis.interval)) if spec.analysis else None
+
+
+def needs(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime) -> Needs:
+    """The expensive observations the next decision wants; the controller gathers only these."""
+    phase = status.phase
+    wants_baseline = (
+        spec.analysis is not None and status.baseline is None and phase in (Phase.INITIALIZING, Phase.BLOCKED)
+    )
+    wants_evaluation = spec.evaluation is not None and status.evaluation is None and phase == Phase.EVALUATING
+    return Needs(
+        analysis=_analysis_due(spec, status, now),
+        baseline=wants_baseline,
+        evaluation=wants_evaluation,
+    )
+
+
+def _analysis_due(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime) -> bool:
+    interval = analysis_interval(spec)
+    if interval is None or status.phase not in ANALYSED_PHASES or status.current_step < 0:
+        return False
+    traffic = traffic_at(steps_of(spec), status.current_step)
+    if status.phase != Phase.STABILIZING and traffic.target == 0 and traffic.mirror == 0:
+        return False
+    # The window must cover only the current split: wait one interval after the step started.
+    since = status.step_started_at
+    if status.last_analysis is not None and (since is None or status.last_analysis.time > since):
+        since = status.last_analysis.time
+    return since is None or (now - since).total_seconds() >= interval
+
+
+def decide(
+    spec: ProviderMigrationSpec, status: ProviderMigrationStatus, obs: Observations, now: datetime
+) -> Decision:
+    machine = _Machine(spec, status.model_copy(deep=True), obs, now)
+    machine.run()
+    return machine.result(status)
+
+
+class _Machine:
+    def __init__(
+        self, spec: ProviderMigrationSpec, status: ProviderMigrationStatus, obs: Observations, now: datetime
+    ) -> None:
+        self.spec, self.st, self.obs, self.now = spec, status, obs, now
+        self.steps = steps_of(spec)
+        self.actions: list[Action] = []
+        self.events: list[PostEvent] = []
+        self.wait: float | None = None
+
+    # ----- bookkeeping -------------------------------------------------------------------------------
+
+    def result(self, before: ProviderMigrationStatus) -> Decision:
+        st = self.st
+        st.observed_generation = self.obs.generation
+        st.conditions = conditions_for(st, self.obs.generation, self.now)
+        if st.phase in TERMINAL_PHASES:
+            wait = None
+        else:
+            wait = min(self.wait if self.wait is not None else MAX_WAIT, MAX_WAIT)
+            interval = analysis_interval(self.spec)
+            if interval is not None and st.phase in ANALYSED_PHASES:
+                wait = min(wait, self._analysis_wait(interval))
+            wait = max(wait, 0.5)
+        # Events go last: they describe what the routing and credential actions before them did.
+        return Decision(actions=[*self.actions, *self.events], status=st, requeue_after=wait)
+
+    def _analysis_wait(self, interval: float) -> float:
+        st = self.st
+        since = st.step_started_at
+        if st.last_analysis is not None and (since is None or st.last_analysis.time > since):
+            since = st.last_analysis.time
+        if since is None:
+            return interval
+        return max(interval - (self.now - since).total_seconds(), 0.5)
+
+    def event(self, reason: str, message: str, warning: bool = False) -> None:
+        self.events.append(PostEvent("Warning" if warning else "Normal", reason, message))
+
+    def transition(
+        self, phase: Phase, reason: str, message: str, warning: bool = False, status_reason: str | None = None
+    ) -> None:
+        """Enter a phase; `reason` names the Event and history entry, `status_reason` (default: the same) the status."""
+        st = self.st
+        changed = st.phase != phase or st.reason != (status_reason or reason)
+        st.phase, st.reason, st.message = phase, status_reason or reason, message
+        if changed:
+            self.record(reason, message)
+            self.event(reason, message, warning)
+
+    def record(self, reason: str, message: str) -> None:
+        st = self.st
+        st.history.append(
+            HistoryEntry(
+                time=self.now,
+                phase=st.phase,
+                step=st.current_step,
+                weight=st.current_weight,
+                reason=reason,
+                message=message[:4096],
+            )
+        )
+        del st.history[:-HISTORY_LIMIT]
+
+    def requeue(self, seconds: float) -> None:
+        self.wait = seconds if self.wait is None else min(self.wait, seconds)
+
+    def new_command(self, name: str) -> str | None:
+        """The request id of a command annotation not handled yet, marking it handled."""
+        value = self.obs.commands.get(name)
+        if not value or getattr(self.st.handled_commands, name) == value:
+            return None
+        setattr(self.st.handled_commands, name, value)
+        return value
+
+    # ----- routing ------------------------------------------------------------------------------------
+
+    def route_matches(self, traffic: Traffic) -> bool:
+        route = self.obs.route
+        return (
+            route.found
+            and route.error is None
+            and route.target_weight == traffic.target
+            and route.source_weight == traffic.source
+            and route.mirror_percent == traffic.mirror
+        )
+
+    def set_traffic(self, traffic: Traffic) -> None:
+        """Route the split, projecting the target key first whenever the target is to see requests."""
+        if (traffic.target > 0 or traffic.mirror > 0) and not self.obs.secrets.target_projected:
+            self.project_credentials()
+        if not self.route_matches(traffic):
+            self.actions.append(SetWeights(source=traffic.source, target=traffic.target, mirror=traffic.mirror))
+        self.st.current_weight = traffic.target
+        self.st.mirror_percent = traffic.mirror
+
+    def project_credentials(self) -> None:
+        if any(isinstance(a, ProjectCredentials) for a in self.actions):
+            return
+        self.actions.append(ProjectCredentials())
+        self.st.credentials.target_projected = True
+        self.event("CredentialsProjected", "Target provider key projected into the gateway Secret")
+
+    # ----- the machine --------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        st = self.st
+        if st.phase in TERMINAL_PHASES:
+            self.terminal()
+            return
+        if st.current_step >= len(self.steps):  # the spec lost steps mid-rollout
+            st.current_step = len(self.steps) - 1
+        if st.phase == Phase.PENDING:
+            st.started_at = st.started_at or self.now
+            self.transition(Phase.INITIALIZING, "Initializing", "Checking the route, Secrets and baseline")
+        abort = self.new_command("abort")
+        if abort is not None and st.phase != Phase.ROLLING_BACK:
+            self.start_rollback("Aborted", f"Aborted by request {abort}")
+        if st.phase == Phase.ROLLING_BACK:
+            self.rolling_back()
+            return
+        if st.phase == Phase.BLOCKED and self.new_command("retry") is not None:
+            self.restart("Retry requested: checking preconditions again")
+        self.track_checksums()
+        if self.obs.analysis is not None and st.phase in ANALYSED_PHASES and self.take_analysis(self.obs.analysis):
+            return
+        blocker = self.blocker()
+        if blocker is not None:
+            reason, message = blocker
+            # No routing change while blocked: the current split stays as it is.
+            self.transition(Phase.BLOCKED, reason, message, warning=True)
+            self.requeue(ACTIVE_WAIT)
+            return
+        if st.phase == Phase.BLOCKED:
+            self.unblock()
+        handler = {
+            Phase.INITIALIZING: self.initializing,
+            Phase.EVALUATING: self.evaluating,
+            Phase.PROGRESSING: self.progressing,
+            Phase.PAUSED: self.paused,
+            Phase.AWAITING_APPROVAL: self.awaiting_approval,
+            Phase.STABILIZING: self.stabilizing,
+        }.get(st.phase)
+        if handler is not None:
+            handler()
+
+    def terminal(self) -> None:
+        st = self.st
+        if st.phase in (Phase.ROLLED_BACK, Phase.FAILED) and self.new_command("retry") is not None:
+            self.restart("Retry requested: starting again from the first step")
+            return
+        self.new_command("retry")  # a retry on any other terminal phase is acknowledged and ignored
+        route = self.obs.route
+        # Keep the source at 100 % after a rollback, even if something re-applies old weights.
+        restorable = route.found and route.error is None and route.source_present
+        if st.phase == Phase.ROLLED_BACK and restorable and not self.route_matches(NO_TRAFFIC):
+            self.actions.append(SetWeights(source=100, target=0, mirror=0))
+
+    def restart(self, message: str) -> None:
+        """Back to the first step with a fresh baseline and evaluation; history is kept."""
+        st = self.st
+        st.current_step, st.current_weight, st.mirror_percent = -1, 0, 0
+        st.failures = st.inconclusives = 0
+        st.rollback_reason = st.completed_at = st.step_started_at = None
+        st.last_analysis = st.evaluation = st.baseline = st.forecast = None
+        self.transition(Phase.INITIALIZING, "Retrying", message)
+        self.requeue(0.5)
+
+    def start_rollback(self, cause: str, message: str) -> None:
+        """`cause` (ErrorRate, Latency, Cost, Quality, Aborted...) stays the status reason until RolledBack."""
+        self.st.rollback_reason = f"{cause}: {message}"
+        self.transition(Phase.ROLLING_BACK, "RollingBack", message, warning=True, status_reason=cause)
+        self.rolling_back()
+
+    def rolling_back(self) -> None:
+        st = self.st
+        route = self.obs.route
+        cause = st.reason or "RolledBack"
+        if not route.found or route.error is not None or not route.source_present:
+            st.current_weight = st.mirror_percent = 0
+            st.completed_at = self.now
+            note = route.error or "the routing object or its source entry is gone"
+            msg = f"{st.rollback_reason}; nothing to restore: {note}"
+            self.transition(Phase.ROLLED_BACK, "RolledBack", msg, warning=True, status_reason=cause)
+            return
+        if self.route_matches(NO_TRAFFIC):
+            st.current_weight = st.mirror_percent = 0
+            st.completed_at = self.now
+            msg = f"All traffic is back on the source. {st.rollback_reason}"
+            self.transition(Phase.ROLLED_BACK, "RolledBack", msg, warning=True, status_reason=cause)
+            return
+        self.actions.append(SetWeights(source=100, target=0, mirror=0))
+        st.current_weight = st.mirror_percent = 0
+        self.requeue(1.0)
+
+    def track_checksums(self) -> None:
+        """Record checksums (never values); a rotated target key is re-projected before it can break traffic."""
+        creds, secrets = self.st.credentials, self.obs.secrets
+        rotated = (
+            creds.target_projected
+            and creds.target_checksum is not None
+            and secrets.target_checksum is not None
+            and secrets.target_checksum != creds.target_checksum
+        )
+        if secrets.source_checksum is not None:
+            creds.source_checksum = secrets.source_checksum
+        if secrets.target_checksum is not None:
+            creds.target_checksum = secrets.target_checksum
+        if rotated and not secrets.target_projected:
+            self.actions.append(ProjectCredentials())
+            self.event("CredentialsRotated", "Target key changed; projected the new key into the gateway Secret")
+
+    def take_analysis(self, analysis: AnalysisStatus) -> bool:
+        """Record one analysis; True when it triggered a rollback."""
+        st, limits = self.st, self.spec.analysis
+        if limits is None:  # analysis removed from the spec since it was requested
+            return False
+        # Stamp what was measured: only a Pass measured at the current step may advance it.
+        analysis = analysis.model_copy(update={"step": st.current_step, "weight": st.current_weight})
+        st.last_analysis = analysis
+        failing = [c for c in analysis.criteria if c.verdict == "Fail"]
+        if analysis.verdict == "Fail":
+            st.failures += 1
+            summary = "; ".join(f"{c.name} {c.message or ''}".strip() for c in failing) or "analysis failed"
+            self.event("AnalysisFailed", summary, warning=True)
+            if st.failures > limits.failure_limit:
+                self.start_rollback(_rollback_reason(failing), summary)
+                return True
+        elif analysis.verdict == "Inconclusive":
+            st.inconclusives += 1
+            if st.inconclusives >= limits.inconclusive_limit and st.phase != Phase.PAUSED:
+                msg = f"{st.inconclusives} inconclusive analyses in a row (no data or Prometheus unreachable)"
+                self.transition(Phase.PAUSED, "AnalysisInconclusive", msg, warning=True)
+        else:
+            st.inconclusives = 0
+        return False
+
+    def blocker(self) -> tuple[str, str] | None:
+        """A precondition that stops the rollout where it is (not a failure: cleared ones resume)."""
+        obs, st = self.obs, self.st
+        route = obs.route
+        kind, name = self.spec.route.kind, self.spec.route.name
+        if obs.route_in_use_by:
+            return "RouteInUse", f"{kind} {name} model {self.spec.route.model_name} is driven by {obs.route_in_use_by}"
+        if not route.found:
+            return "RouteNotFound", f"{kind} {name} not found"
+        if route.error is not None:
+            return "RouteInvalid", f"{kind} {name}: {route.error}"
+        if not route.source_present:
+            return "SourceNotInRoute", f"{kind} {name} has no entry for source backend {self.spec.source.backend}"
+        if self.spec.strategy.type == "Parallel" and not route.supports_mirroring:
+            return "MirroringUnsupported", f"{kind} routes cannot mirror traffic; use Phased or an HTTPRoute"
+        if obs.secrets.missing:
+            return "SecretNotFound", "missing: " + ", ".join(obs.secrets.missing)
+        if st.evaluation is not None and st.evaluation.verdict != "Pass":
+            return "EvaluationFailed", st.evaluation.message or "the target failed the golden-set evaluation"
+        if obs.baseline is not None and obs.baseline.error is not None and st.baseline is None:
+            return "BaselineUnavailable", f"cannot capture the source baseline: {obs.baseline.error}"
+        return None
+
+    def unblock(self) -> None:
+        st = self.st
+        if st.current_step < 0:
+            self.transition(Phase.INITIALIZING, "Unblocked", "Preconditions met again")
+        else:
+            self.transition(Phase.PROGRESSING, "Unblocked", "Preconditions met again; resuming")
+            st.step_started_at = st.step_started_at or self.now
+
+    def hold(self, traffic: Traffic) -> None:
+        """Keep the split of the current step, healing drift (a GitOps sync re-applying old weights)."""
+        if self.obs.route.found and self.obs.route.error is None and not self.route_matches(traffic):
+            self.set_traffic(traffic)
+            self.event("WeightsRestored", f"Routing drifted; restored target weight {traffic.target}%")
+
+    def initializing(self) -> None:
+        st, spec = self.st, self.spec
+        if spec.analysis is not None and st.baseline is None:
+            if self.obs.baseline is None or self.obs.baseline.baseline is None:
+                self.requeue(0.5)
+                return
+            st.baseline = self.obs.baseline.baseline
+            st.forecast = forecast(spec, st.baseline)
+            self.record("BaselineCaptured", "Source baseline captured")
+        if spec.target.credentials is not None and not self.obs.secrets.target_projected:
+            self.project_credentials()
+        if spec.evaluation is not None and st.evaluation is None:
+            self.transition(Phase.EVALUATING, "Evaluating", "Running the golden set through source and target")
+            self.requeue(0.5)
+            return
+        self.advance()
+
+    def evaluating(self) -> None:
+        st = self.st
+        if st.evaluation is None:
+            if self.obs.evaluation is None:
+                self.requeue(ACTIVE_WAIT)
+                return
+            st.evaluation = self.obs.evaluation
+        if st.evaluation.verdict != "Pass":
+            self.transition(Phase.BLOCKED, "EvaluationFailed", st.evaluation.message or "evaluation failed", True)
+            return
+        self.event("EvaluationPassed", st.evaluation.message or "the target passed the golden-set evaluation")
+        self.advance()
+
+    def progressing(self) -> None:
+        st = self.st
+        if self.spec.paused:
+            self.transition(Phase.PAUSED, "PausedBySpec", "spec.paused is true")
+            self.hold(traffic_at(self.steps, st.current_step))
+            return
+        promoted = self.new_command("promote")
+        if promoted is not None:
+            self.event("Promoted", f"Pause ended by request {promoted}")
+        if st.current_step < 0 or self.step_complete() or (promoted and self.route_at_step()):
+            self.advance()
+        else:
+            self.hold(traffic_at(self.steps, st.current_step))
+
+    def paused(self) -> None:
+        st = self.st
+        self.hold(traffic_at(self.steps, st.current_step))
+        promoted = self.new_command("promote")
+        if st.reason == "PausedBySpec" and not self.spec.paused:
+            self.resume("Resumed", "spec.paused is false")
+        elif promoted is not None and st.reason != "PausedBySpec":
+            st.inconclusives = 0
+            self.event("Promoted", f"Resumed by request {promoted}")
+            self.resume("Promoted", f"Resumed by request {promoted}")
+
+    def resume(self, reason: str, message: str) -> None:
+        st = self.st
+        at_gate = 0 <= st.current_step < len(self.steps) and self.steps[st.current_step].approval is not None
+        self.transition(Phase.AWAITING_APPROVAL if at_gate else Phase.PROGRESSING, reason, message)
+
+    def awaiting_approval(self) -> None:
+        st = self.st
+        self.hold(traffic_at(self.steps, st.current_step))
+        approved = self.new_command("approve")
+        if approved is not None:
+            self.event("Approved", f"Gate {st.current_step} approved by request {approved}")
+            self.record("Approved", f"Gate {st.current_step} approved by request {approved}")
+            self.advance()
+
+    def stabilizing(self) -> None:
+        st, spec = self.st, self.spec
+        full = Traffic(target=100)
+        self.hold(full)
+        promoted = self.new_command("promote")
+        waited = (self.now - (st.step_started_at or self.now)).total_seconds()
+        window = seconds(spec.cleanup.stabilization)
+        if not self.route_matches(full) or (waited < window and promoted is None):
+            self.requeue(max(window - waited, 0.5))
+            return
+        if spec.analysis is not None and promoted is None and not self.passed_since(st.step_started_at):
+            return
+        creds = st.credentials
+        if spec.cleanup.decommission_source_credentials and spec.source.credentials is not None:
+            self.actions.append(DecommissionSourceCredentials())
+            creds.source_decommissioned = True
+            self.event("CredentialsDecommissioned", "Source provider key removed from the gateway Secret")
+        if spec.cleanup.remove_source_from_route:
+            self.actions.append(RemoveSourceFromRoute())
+            creds.source_removed_from_route = True
+        st.completed_at = self.now
+        self.transition(Phase.SUCCEEDED, "Succeeded", f"All traffic on {spec.target.provider}/{spec.target.model}")
+
+    # ----- steps --------------------------------------------------------------------------------------
+
+    def route_at_step(self) -> bool:
+        return self.route_matches(traffic_at(self.steps, self.st.current_step))
+
+    def passed_since(self, since: datetime | None) -> bool:
+        """A Pass measured at the current step after `since` (an analysis at the same instant saw the old split)."""
+        last, st = self.st.last_analysis, self.st
+        return (
+            last is not None
+            and last.verdict == "Pass"
+            and last.step == st.current_step
+            and (since is None or last.time > since)
+        )
+
+    def step_complete(self) -> bool:
+        st = self.st
+        step = self.steps[st.current_step]
+        if step.approval is not None or not self.route_at_step():
+            return False
+        waited = (self.now - (st.step_started_at or self.now)).total_seconds()
+        if waited < pause_seconds(step):
+            self.requeue(pause_seconds(step) - waited)
+            return False
+        return self.spec.analysis is None or self.passed_since(st.step_started_at)
+
+    def advance(self) -> None:
+        """Move to the next step (or to Stabilizing after the last one). Exactly one step."""
+        st = self.st
+        nxt = st.current_step + 1
+        st.step_started_at = self.now
+        if nxt >= len(self.steps):
+            st.current_step = len(self.steps) - 1
+            self.set_traffic(Traffic(target=100))
+            window = self.spec.cleanup.stabilization
+            self.transition(Phase.STABILIZING, "Stabilizing", f"All traffic on the target; watching for {window}")
+            self.requeue(0.5)
+            return
+        st.current_step = nxt
+        step = self.steps[nxt]
+        if step.approval is not None:
+            msg = step.approval.message or f"Step {nxt} waits for `pmo approve`"
+            self.transition(Phase.AWAITING_APPROVAL, "AwaitingApproval", msg)
+            return
+        self.set_traffic(traffic_at(self.steps, nxt))
+        msg = f"Step {nxt + 1}/{len(self.steps)}: {describe(step)}"
+        st.phase, st.reason, st.message = Phase.PROGRESSING, "StepAdvanced", msg
+        self.record("StepAdvanced", msg)
+        self.event("StepAdvanced", msg)
+        self.requeue(max(float(pause_seconds(step)), 0.5))
+
+
+def _rollback_reason(failing: list) -> str:  # type: ignore[type-arg]
+    names = {c.name for c in failing}
+    for name, reason in (
+        ("errorRate", "ErrorRate"),
+        ("latencyP95", "Latency"),
+        ("cost", "Cost"),
+        ("quality", "Quality"),
+    ):
+        if name in names:
+            return reason
+    return "CustomCriterion" if names else "AnalysisFailed"
