@@ -52,7 +52,9 @@ def spec_from(**overrides: object) -> ProviderMigrationSpec:
 
 def analysis(verdict: str, at: datetime, name: str = "errorRate") -> AnalysisStatus:
     return AnalysisStatus(
-        time=at, verdict=verdict, criteria=[CriterionResult(name=name, verdict=verdict, value=0.0)]  # type: ignore[arg-type]
+        time=at,
+        verdict=verdict,
+        criteria=[CriterionResult(name=name, verdict=verdict, value=0.0)],  # type: ignore[arg-type]
     )
 
 
@@ -81,7 +83,9 @@ class World:
         want = needs(self.spec, self.status, self.now)
         base = None
         if want.baseline:
-            base = BaselineObservation(error=self.baseline_error) if self.baseline_error else BaselineObservation(BASELINE)
+            base = (
+                BaselineObservation(error=self.baseline_error) if self.baseline_error else BaselineObservation(BASELINE)
+            )
         return Observations(
             generation=self.generation,
             route=self.route,

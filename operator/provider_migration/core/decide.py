@@ -474,7 +474,9 @@ class _Machine:
     def step_complete(self) -> bool:
         st = self.st
         step = self.steps[st.current_step]
-        if step.approval is not None or not self.route_at_step():
+        # The route may already carry the next step's split: a crash after routing, before the status write.
+        nxt = traffic_at(self.steps, min(st.current_step + 1, len(self.steps) - 1))
+        if step.approval is not None or not (self.route_at_step() or self.route_matches(nxt)):
             return False
         waited = (self.now - (st.step_started_at or self.now)).total_seconds()
         if waited < pause_seconds(step):
