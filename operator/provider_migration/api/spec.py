@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .base import ApiModel, cel
 from .durations import Duration, seconds
@@ -19,6 +19,11 @@ Name = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-
 KeyName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 PromQL = Annotated[str, Field(min_length=1, max_length=4096)]
+
+def with_cel(*rules: dict[str, str]) -> ConfigDict:
+    """The model's config plus its CEL rules, emitted as `x-kubernetes-validations` on its schema."""
+    return ApiModel.model_config | ConfigDict(json_schema_extra={"x-kubernetes-validations": [{**r} for r in rules]})
+
 
 IMMUTABLE_ENDPOINT = cel(
     "self.provider == oldSelf.provider && self.model == oldSelf.model && self.backend == oldSelf.backend",
@@ -58,7 +63,7 @@ class Credentials(ApiModel):
 class Pricing(ApiModel):
     input_per_million: Annotated[float, Field(ge=0, le=10000)]
     output_per_million: Annotated[float, Field(ge=0, le=10000)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", max_length=3)] = "USD"
 
 
 class Endpoint(ApiModel):
@@ -84,17 +89,13 @@ class ApprovalGate(ApiModel):
 class Step(ApiModel):
     """Exactly one of weight, approval or mirror."""
 
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "[has(self.weight), has(self.approval), has(self.mirror)].filter(x, x).size() == 1",
-                    "a step sets exactly one of weight, approval or mirror",
-                ),
-                cel("!has(self.approval) || !has(self.pause)", "an approval step cannot have a pause"),
-            ]
-        }
-    }
+    model_config = with_cel(
+        cel(
+            "[has(self.weight), has(self.approval), has(self.mirror)].filter(x, x).size() == 1",
+            "a step sets exactly one of weight, approval or mirror",
+        ),
+        cel("!has(self.approval) || !has(self.pause)", "an approval step cannot have a pause"),
+    )
 
     weight: Annotated[int, Field(ge=1, le=100)] | None = Field(default=None, description="Target share, percent.")
     pause: Duration | None = Field(default=None, description="How long to hold this step before the next one.")
@@ -112,44 +113,44 @@ class Step(ApiModel):
         return self
 
 
+# The API server's CEL has no cel.bind, so the weight list is spelled out where it is used; with at most
+# 20 steps the quadratic duplicate check stays far inside the cost budget.
 _WEIGHTS = "self.steps.filter(s, has(s.weight)).map(s, s.weight)"
 
 
 class Strategy(ApiModel):
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    f"cel.bind(ws, {_WEIGHTS}, ws.isSorted() && ws.all(w, ws.filter(x, x == w).size() == 1))",
-                    "step weights must be strictly increasing",
-                    field_path=".steps",
-                ),
-                cel(
-                    f"self.type == 'BigBang' || cel.bind(ws, {_WEIGHTS}, size(ws) > 0 && ws[size(ws) - 1] == 100)",
-                    "the last weight step must be 100",
-                    field_path=".steps",
-                ),
-                cel(
-                    f"self.type != 'BigBang' || cel.bind(ws, {_WEIGHTS}, size(ws) == 1 && ws[0] == 100)",
-                    "BigBang has exactly one weight step, of 100",
-                    field_path=".steps",
-                ),
-                cel(
-                    "self.type == 'Parallel' || self.steps.all(s, !has(s.mirror))",
-                    "mirror steps are only allowed with the Parallel strategy",
-                    field_path=".steps",
-                ),
-                cel(
-                    "self.type != 'Parallel' || (size(self.steps) > 0 && has(self.steps[0].mirror))",
-                    "Parallel starts with a mirror step",
-                    field_path=".steps",
-                ),
-            ]
-        }
-    }
+    model_config = with_cel(
+        cel(
+            f"{_WEIGHTS}.isSorted() && self.steps.all(s, !has(s.weight) || "
+            "self.steps.filter(t, has(t.weight) && t.weight == s.weight).size() == 1)",
+            "step weights must be strictly increasing",
+            field_path=".steps",
+        ),
+        cel(
+            f"self.type == 'BigBang' || (size({_WEIGHTS}) > 0 && {_WEIGHTS}[size({_WEIGHTS}) - 1] == 100)",
+            "the last weight step must be 100",
+            field_path=".steps",
+        ),
+        cel(
+            f"self.type != 'BigBang' || (size({_WEIGHTS}) == 1 && {_WEIGHTS}[0] == 100)",
+            "BigBang has exactly one weight step, of 100",
+            field_path=".steps",
+        ),
+        cel(
+            "self.type == 'Parallel' || self.steps.all(s, !has(s.mirror))",
+            "mirror steps are only allowed with the Parallel strategy",
+            field_path=".steps",
+        ),
+        cel(
+            "self.type != 'Parallel' || (size(self.steps) > 0 && has(self.steps[0].mirror))",
+            "Parallel starts with a mirror step",
+            field_path=".steps",
+        ),
+    )
 
     type: Literal["Phased", "BigBang", "Parallel"] = "Phased"
-    steps: list[Step] = Field(default_factory=list, max_length=20)
+    # Required: CEL cannot read an absent list ("no such key"), and every strategy needs a step anyway.
+    steps: list[Step] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> Strategy:
@@ -231,13 +232,9 @@ class RollbackOn(ApiModel):
 
 
 class CustomCriterion(ApiModel):
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel("has(self.above) != has(self.below)", "a custom criterion sets exactly one of above or below")
-            ]
-        }
-    }
+    model_config = with_cel(
+        cel("has(self.above) != has(self.below)", "a custom criterion sets exactly one of above or below")
+    )
 
     name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z][-_a-zA-Z0-9]*$")]
     query: PromQL
@@ -276,23 +273,19 @@ def _default_baseline() -> Baseline:
 
 
 class Analysis(ApiModel):
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "self.metrics != 'custom' || (has(self.queries) && has(self.queries.requests) "
-                    "&& has(self.queries.errorRate) && has(self.queries.latencyP95))",
-                    "metrics: custom needs queries.requests, queries.errorRate and queries.latencyP95",
-                    field_path=".queries",
-                ),
-                cel(
-                    "!self.interval.matches('^0*[0-4]s$') && !self.interval.matches('^0+[smhd]$')",
-                    "interval must be at least 5s",
-                    field_path=".interval",
-                ),
-            ]
-        }
-    }
+    model_config = with_cel(
+        cel(
+            "self.metrics != 'custom' || (has(self.queries) && has(self.queries.requests) "
+            "&& has(self.queries.errorRate) && has(self.queries.latencyP95))",
+            "metrics: custom needs queries.requests, queries.errorRate and queries.latencyP95",
+            field_path=".queries",
+        ),
+        cel(
+            "!self.interval.matches('^0*[0-4]s$') && !self.interval.matches('^0+[smhd]$')",
+            "interval must be at least 5s",
+            field_path=".interval",
+        ),
+    )
 
     prometheus: PrometheusSource
     metrics: Literal["litellm", "otel-genai", "custom"] = "litellm"
@@ -355,27 +348,23 @@ def _default_cleanup() -> Cleanup:
 
 
 class ProviderMigrationSpec(ApiModel):
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "self.source.backend != self.target.backend",
-                    "source and target must use different backends",
-                    field_path=".target.backend",
-                ),
-                cel(
-                    "self.source.provider != self.target.provider || self.source.model != self.target.model",
-                    "source and target must differ in provider or model",
-                    field_path=".target",
-                ),
-                cel(
-                    "!has(self.target.credentials) || has(self.gatewaySecret)",
-                    "gatewaySecret is required when target.credentials is set",
-                    field_path=".gatewaySecret",
-                ),
-            ]
-        }
-    }
+    model_config = with_cel(
+        cel(
+            "self.source.backend != self.target.backend",
+            "source and target must use different backends",
+            field_path=".target.backend",
+        ),
+        cel(
+            "self.source.provider != self.target.provider || self.source.model != self.target.model",
+            "source and target must differ in provider or model",
+            field_path=".target",
+        ),
+        cel(
+            "!has(self.target.credentials) || has(self.gatewaySecret)",
+            "gatewaySecret is required when target.credentials is set",
+            field_path=".gatewaySecret",
+        ),
+    )
 
     route: Annotated[
         RouteRef,
@@ -399,3 +388,9 @@ class ProviderMigrationSpec(ApiModel):
         if self.target.credentials is not None and not self.gateway_secret:
             raise ValueError("gatewaySecret is required when target.credentials is set")
         return self
+
+    @classmethod
+    def from_wire(cls, data: object) -> ProviderMigrationSpec:
+        """Parse `spec` as stored or applied: camelCase keys only and JSON types only, as the API server
+        judges it (snake_case aliases and "10" for 10 would otherwise slip through pydantic's lax mode)."""
+        return cls.model_validate(data, strict=True, by_alias=True, by_name=False)
