@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from kubernetes import client, watch
@@ -49,7 +49,7 @@ def widget_crd(kube: client.ApiClient) -> Iterator[str]:
         "status": {"type": "object", "properties": {"phase": {"type": "string"},
                                                     "observedSize": {"type": "integer"}}},
     }}
-    body = {
+    body: Any = {  # the client accepts plain manifests as well as its models
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": name},
         "spec": {"group": GROUP, "scope": "Namespaced",
@@ -83,12 +83,14 @@ def test_server_version_is_the_built_version(kube: client.ApiClient,
 def test_crd_becomes_established(kube: client.ApiClient, widget_crd: str) -> None:
     crd = client.ApiextensionsV1Api(kube).read_custom_resource_definition(widget_crd)
     assert _established(crd)
-    assert crd.spec.versions[0].subresources.status is not None
+    subresources = crd.spec.versions[0].subresources
+    assert subresources is not None and subresources.status is not None
 
 
 def test_watch_receives_added_event(kube: client.ApiClient, widget_crd: str, namespace: str) -> None:
     api = client.CustomObjectsApi(kube)
-    rv = api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["metadata"]["resourceVersion"]
+    listed = cast(dict[str, Any], api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL))
+    rv = listed["metadata"]["resourceVersion"]
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("w1"))
     events = []
     for event in watch.Watch().stream(api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
@@ -102,9 +104,9 @@ def test_server_side_apply_records_our_field_manager(kube: client.ApiClient, wid
                                                      namespace: str) -> None:
     api = client.CustomObjectsApi(kube)
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("w2", size=1))
-    applied = api.patch_namespaced_custom_object(
+    applied = cast(dict[str, Any], api.patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, "w2", {**_widget("w2"), "spec": {"color": "blue"}},
-        field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml")
+        field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml"))
     assert applied["spec"] == {"size": 1, "color": "blue"}
     managers = {(m["manager"], m["operation"]) for m in applied["metadata"]["managedFields"]}
     assert (FIELD_MANAGER, "Apply") in managers
@@ -118,10 +120,11 @@ def test_status_subresource_is_patched(kube: client.ApiClient, widget_crd: str, 
     # Through the main resource, status is ignored: that is what makes the subresource real.
     api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "w3", {"status": {"phase": "Nope"}},
                                        _content_type="application/merge-patch+json")
-    assert "status" not in api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "w3")
-    patched = api.patch_namespaced_custom_object_status(
+    assert "status" not in cast(dict[str, Any], api.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "w3"))
+    patched = cast(dict[str, Any], api.patch_namespaced_custom_object_status(
         GROUP, VERSION, namespace, PLURAL, "w3", {"status": {"phase": "Ready", "observedSize": 3}},
-        _content_type="application/merge-patch+json")
+        _content_type="application/merge-patch+json"))
     assert patched["status"] == {"phase": "Ready", "observedSize": 3}
     assert patched["spec"] == {"size": 3}
 
@@ -139,6 +142,7 @@ def test_service_account_token_without_permission_is_forbidden(
         # Authenticated as the ServiceAccount...
         review = client.AuthenticationV1Api(sa_client).create_self_subject_review(
             client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"))
+        assert review.status and review.status.user_info
         assert review.status.user_info.username == f"system:serviceaccount:{namespace}:nobody"
         # ...but RBAC grants it nothing.
         with pytest.raises(client.ApiException) as denied:
@@ -146,13 +150,13 @@ def test_service_account_token_without_permission_is_forbidden(
         assert denied.value.status == 403
         # Grant exactly one verb and the same call goes through: RBAC is really enforced.
         rbac = client.RbacAuthorizationV1Api(kube)
-        rbac.create_namespaced_role(namespace, {
-            "metadata": {"name": "read-configmaps"},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]})
-        rbac.create_namespaced_role_binding(namespace, {
-            "metadata": {"name": "nobody-reads-configmaps"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-configmaps"},
-            "subjects": [{"kind": "ServiceAccount", "name": "nobody", "namespace": namespace}]})
+        rbac.create_namespaced_role(namespace, client.V1Role(
+            metadata=client.V1ObjectMeta(name="read-configmaps"),
+            rules=[client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["list"])]))
+        rbac.create_namespaced_role_binding(namespace, client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name="nobody-reads-configmaps"),
+            role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name="read-configmaps"),
+            subjects=[client.RbacV1Subject(kind="ServiceAccount", name="nobody", namespace=namespace)]))
         deadline = time.monotonic() + 10
         while True:  # the RBAC authorizer reads from an informer: allow it a moment
             try:
@@ -221,7 +225,7 @@ time.sleep(300)
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_no_orphans_when_the_owner_dies(binaries: Binaries, tmp_path: Path, sig: signal.Signals) -> None:
     owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(tmp_path / "cp")],
                              stdout=subprocess.PIPE, text=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
 import socket
 import ssl
 import struct
@@ -44,11 +45,16 @@ class ControlPlane:
 
     def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(3):
+            try:
+                self._start()
+                return self
+            except BaseException as e:
+                self.stop()
+                # free_port() is racy: another process may take the port before we bind it.
+                if attempt == 2 or "address already in use" not in str(e):
+                    raise
+                shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
         return self
 
     def _start(self) -> None:
@@ -68,7 +74,7 @@ class ControlPlane:
                    what="etcd /health", timeout=self.start_timeout, process=self.etcd)
 
         self.server = f"https://127.0.0.1:{api_port}"
-        args = [
+        args: list[str | Path] = [
             self.binaries.kube_apiserver, f"--etcd-servers={etcd_url}",
             "--bind-address=127.0.0.1", f"--secure-port={api_port}",
             f"--cert-dir={self.workdir / 'apiserver-certs'}",

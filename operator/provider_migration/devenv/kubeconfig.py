@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from kubernetes import client, config
@@ -48,4 +48,5 @@ def kubeconfig_for_token(source: Path, token: str, path: Path, name: str = "pmo-
 
 def api_client(kubeconfig: Path) -> client.ApiClient:
     """A fresh kubernetes ApiClient for `kubeconfig` (does not touch the global default config)."""
-    return config.new_client_from_config(config_file=str(kubeconfig))
+    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+    return cast(client.ApiClient, api)

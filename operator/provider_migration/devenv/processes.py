@@ -28,7 +28,7 @@ _sigterm_installed = False
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, *, detached: bool = False) -> None:
+    def __init__(self, name: str, argv: Sequence[str | Path], log_path: Path, *, detached: bool = False) -> None:
         self.name = name
         self.argv = [str(a) for a in argv]
         self.log_path = log_path
