@@ -1,0 +1,77 @@
+"""Envoy AI Gateway AIGatewayRoute (aigateway.envoyproxy.io/v1beta1): weights of two backendRefs of one rule.
+
+Only the lowest `priority` tier of a rule takes traffic (higher tiers are fallbacks), so a backendRef outside
+that tier counts as weight 0, and the target is put in the source's tier. No mirroring. Field ownership: see
+rules.py (`spec.rules` only).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .errors import RouteError
+from .kube import AI_GATEWAY_ROUTE
+from .rules import Ref, Rule, RulesRoute, find_ref, first_with, refs, rule_named, weight
+
+MODEL_HEADER = "x-ai-eg-model"
+SHARED_REF_FIELDS = ("group", "kind", "namespace", "priority")
+
+
+def matches_model(rule: Rule, model_name: str) -> bool:
+    """An Exact match of the header the AI Gateway fills from the request body's `model`."""
+    for match in rule.get("matches") or []:
+        for header in (match or {}).get("headers") or []:
+            if (
+                str(header.get("name", "")).lower() == MODEL_HEADER
+                and (header.get("type") or "Exact") == "Exact"
+                and header.get("value") == model_name
+            ):
+                return True
+    return False
+
+
+def priority(ref: Ref | None) -> int:
+    return int((ref or {}).get("priority") or 0)
+
+
+def effective_weight(rule: Rule, ref: Ref | None) -> int:
+    if ref is None:
+        return 0
+    top = min(priority(r) for r in refs(rule))
+    return weight(ref) if priority(ref) == top else 0
+
+
+class AIGatewayRouteAdapter(RulesRoute):
+    kind = AI_GATEWAY_ROUTE
+    supports_mirroring = False
+
+    def select(self, rules: list[Rule]) -> int:
+        """The named rule, else the rule matching the model header, else the first carrying source or target."""
+        if self.spec.route.rule:
+            return rule_named(rules, self.spec.route.rule)
+        for_model = [i for i, r in enumerate(rules) if matches_model(r, self.spec.route.model_name)]
+        with_arm = [i for i in for_model if find_ref(rules[i], self.source) or find_ref(rules[i], self.target)]
+        if with_arm or for_model:
+            return (with_arm or for_model)[0]
+        index = first_with(rules, self.source, self.target)
+        if index is None:
+            raise RouteError(f"no rule matches {MODEL_HEADER}: {self.spec.route.model_name} or has {self.source!r}")
+        return index
+
+    def arm_weights(self, rule: Rule) -> tuple[float, float]:
+        return effective_weight(rule, find_ref(rule, self.source)), effective_weight(rule, find_ref(rule, self.target))
+
+    def edit(self, rule: Rule, source: int, target: int, mirror: int) -> Rule:
+        source_ref, target_ref = find_ref(rule, self.source), find_ref(rule, self.target)
+        if source_ref is not None:
+            source_ref["weight"] = source
+        if target_ref is None:
+            target_ref = {k: copy.deepcopy(source_ref[k]) for k in SHARED_REF_FIELDS if source_ref and k in source_ref}
+            target_ref = {"name": self.target, **target_ref}
+            if self.spec.target.model != self.spec.route.model_name:
+                target_ref["modelNameOverride"] = self.spec.target.model  # clients keep calling model_name
+            rule["backendRefs"] = [*refs(rule), target_ref]
+        target_ref["weight"] = target
+        if source_ref is not None and priority(target_ref) != priority(source_ref):
+            target_ref["priority"] = priority(source_ref)  # a fallback tier would take no share
+        return rule

@@ -1,0 +1,87 @@
+"""Raw reads and server-side applies of the few kinds the adapters touch, with the synchronous client.
+
+Objects travel as plain JSON dicts (camelCase, exactly as stored) so the adapters can compare and rebuild
+them without the typed models dropping or renaming fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+
+from provider_migration.api.constants import FIELD_MANAGER
+
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+@dataclass(frozen=True)
+class Kind:
+    api_version: str
+    kind: str
+    plural: str
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+
+CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
+DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes")
+AI_GATEWAY_ROUTE = Kind("aigateway.envoyproxy.io/v1beta1", "AIGatewayRoute", "aigatewayroutes")
+
+
+class Kube:
+    """get/apply for one namespace. `apply` is SSA under FIELD_MANAGER with force: the body names exactly
+    the fields the operator means to own."""
+
+    def __init__(self, api_client: client.ApiClient, namespace: str) -> None:
+        self.namespace = namespace
+        self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
+
+    def get(self, kind: Kind, name: str) -> dict[str, Any] | None:
+        """The stored object, or None when it does not exist."""
+        try:
+            if kind == CONFIG_MAP:
+                return _json(self._core.read_namespaced_config_map(name, self.namespace, _preload_content=False))
+            if kind == DEPLOYMENT:
+                return _json(self._apps.read_namespaced_deployment(name, self.namespace, _preload_content=False))
+            return _json(
+                self._custom.get_namespaced_custom_object(
+                    kind.group, kind.version, self.namespace, kind.plural, name, _preload_content=False
+                )
+            )
+        except client.ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def apply(self, kind: Kind, name: str, fields: dict[str, Any], resource_version: str | None = None) -> None:
+        """Server-side apply `fields` (everything but apiVersion/kind/metadata.name). With resource_version the
+        apply is a compare-and-swap: a concurrent writer makes it fail with 409 instead of being overwritten."""
+        metadata: dict[str, Any] = {"name": name, "namespace": self.namespace}
+        if resource_version:
+            metadata["resourceVersion"] = resource_version
+        body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata, **fields}
+        options: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force": True, "_content_type": APPLY_PATCH}
+        if kind == CONFIG_MAP:
+            self._core.patch_namespaced_config_map(name, self.namespace, body, _preload_content=False, **options)
+        elif kind == DEPLOYMENT:
+            self._apps.patch_namespaced_deployment(name, self.namespace, body, _preload_content=False, **options)
+        else:
+            self._custom.patch_namespaced_custom_object(
+                kind.group, kind.version, self.namespace, kind.plural, name, body, **options
+            )
+
+
+def _json(response: Any) -> dict[str, Any]:
+    return dict(json.loads(response.data))

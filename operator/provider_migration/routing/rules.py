@@ -1,0 +1,169 @@
+"""What HTTPRoute and AIGatewayRoute share: `spec.rules[].backendRefs[].weight` (default 1), edited by SSA.
+
+Ownership: both CRDs declare `spec.rules` as an atomic list (HTTPRoute: `x-kubernetes-list-type: atomic`;
+AIGatewayRoute: no list type, which the API server treats as atomic), and so are `backendRefs` and
+`filters` inside a rule. A server-side apply of a partial rule would replace the whole list, so the
+operator applies the complete `spec.rules` as it read it, with only the weights (and the target backendRef,
+mirror filter) changed, guarded by the resourceVersion it read. Its field manager therefore owns exactly
+`spec.rules` and nothing else of the object; GitOps tools should ignore `/spec/rules` on these objects.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from kubernetes import client
+
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.core.observations import RouteState
+
+from .errors import RouteError
+from .kube import Kind, Kube
+from .weights import check_request, to_percent
+
+Rule = dict[str, Any]
+Ref = dict[str, Any]
+
+
+def refs(rule: Rule) -> list[Ref]:
+    value = rule.get("backendRefs")
+    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+
+def find_ref(rule: Rule, backend: str) -> Ref | None:
+    return next((r for r in refs(rule) if r.get("name") == backend), None)
+
+
+def weight(ref: Ref | None) -> int:
+    """Gateway API (and AI Gateway) default: an unset weight is 1."""
+    if ref is None:
+        return 0
+    value = ref.get("weight")
+    return 1 if value is None else int(value)
+
+
+def rule_named(rules: list[Rule], name: str) -> int:
+    for i, rule in enumerate(rules):
+        if rule.get("name") == name:
+            return i
+    raise RouteError(f"no rule named {name!r}")
+
+
+def first_with(rules: list[Rule], *backends: str) -> int | None:
+    for backend in backends:
+        for i, rule in enumerate(rules):
+            if find_ref(rule, backend) is not None:
+                return i
+    return None
+
+
+def describe(rules: list[Rule], index: int) -> str:
+    name = rules[index].get("name")
+    return f"rule {name!r}" if name else f"spec.rules[{index}]"
+
+
+class RulesRoute:
+    """One rule of a rules-based route. Subclasses choose the rule and read/write weights and mirroring."""
+
+    kind: Kind
+    supports_mirroring: bool
+
+    def __init__(self, api_client: client.ApiClient, namespace: str, spec: ProviderMigrationSpec) -> None:
+        self.kube = Kube(api_client, namespace)
+        self.spec = spec
+        self.name = spec.route.name
+        self.source = spec.source.backend
+        self.target = spec.target.backend
+
+    # -- per kind --
+
+    def select(self, rules: list[Rule]) -> int:
+        raise NotImplementedError
+
+    def arm_weights(self, rule: Rule) -> tuple[float, float]:
+        return weight(find_ref(rule, self.source)), weight(find_ref(rule, self.target))
+
+    def mirror_percent(self, rule: Rule) -> int:
+        return 0
+
+    def edit(self, rule: Rule, source: int, target: int, mirror: int) -> Rule:
+        raise NotImplementedError
+
+    # -- RouteAdapter --
+
+    def state(self, rules: list[Rule]) -> RouteState:
+        index = self.select(rules)
+        rule = rules[index]
+        has_source, has_target = find_ref(rule, self.source) is not None, find_ref(rule, self.target) is not None
+        if not has_source and not has_target:
+            raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r}")
+        source_pct, target_pct = to_percent(*self.arm_weights(rule))
+        return RouteState(
+            found=True,
+            source_present=has_source,
+            target_present=has_target,
+            source_weight=source_pct,
+            target_weight=target_pct,
+            mirror_percent=self.mirror_percent(rule),
+            supports_mirroring=self.supports_mirroring,
+        )
+
+    def read(self) -> RouteState:
+        obj = self.kube.get(self.kind, self.name)
+        if obj is None:
+            return RouteState(found=False, supports_mirroring=self.supports_mirroring)
+        try:
+            return self.state(_rules(obj))
+        except RouteError as e:
+            return RouteState(
+                found=True,
+                error=f"{self.kind.kind} {self.kube.namespace}/{self.name}: {e}",
+                supports_mirroring=self.supports_mirroring,
+            )
+
+    def apply_weights(self, source: int, target: int, mirror: int) -> None:
+        check_request(source, target, mirror, self.supports_mirroring)
+        obj, rules = self._load()
+        index = self.select(rules)
+        if find_ref(rules[index], self.source) is None and source > 0:
+            raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r} to send {source}% to")
+        if find_ref(rules[index], self.source) is None and find_ref(rules[index], self.target) is None:
+            raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r}")
+        new = copy.deepcopy(rules)
+        new[index] = self.edit(copy.deepcopy(rules[index]), source, target, mirror)
+        self._write(obj, rules, new)
+
+    def remove_source(self) -> None:
+        obj, rules = self._load()
+        self.state(rules)  # a malformed route raises here, before anything is written
+        index = self.select(rules)
+        rule = rules[index]
+        if find_ref(rule, self.source) is None:
+            return
+        if find_ref(rule, self.target) is None or self.arm_weights(rule)[1] <= 0:
+            raise RouteError(f"refusing to remove {self.source!r}: the target would take no traffic")
+        new = copy.deepcopy(rules)
+        new[index]["backendRefs"] = [r for r in refs(rule) if r.get("name") != self.source]
+        self._write(obj, rules, new)
+
+    def _load(self) -> tuple[dict[str, Any], list[Rule]]:
+        obj = self.kube.get(self.kind, self.name)
+        if obj is None:
+            raise RouteError(f"{self.kind.kind} {self.kube.namespace}/{self.name} does not exist")
+        return obj, _rules(obj)
+
+    def _write(self, obj: dict[str, Any], old: list[Rule], new: list[Rule]) -> None:
+        if new == old:
+            return  # idempotent: the controller calls this every tick to heal drift
+        rv = obj["metadata"].get("resourceVersion")
+        self.kube.apply(self.kind, self.name, {"spec": {"rules": new}}, resource_version=rv)
+
+
+def _rules(obj: dict[str, Any]) -> list[Rule]:
+    rules = (obj.get("spec") or {}).get("rules")
+    if not isinstance(rules, list) or not rules:
+        raise RouteError("spec.rules is empty")
+    if not all(isinstance(r, dict) for r in rules):
+        raise RouteError("spec.rules holds something other than rules")
+    return rules
