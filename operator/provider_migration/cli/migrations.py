@@ -1,0 +1,397 @@
+"""`pmo get|status|watch|promote|approve|abort|retry|pause|resume` (also `kubectl migration ...`).
+
+promote, approve, abort and retry set the annotation `migrations.llmops.dev/<command>` to a fresh request
+id; the operator acts on it once and records the id in `status.handledCommands.<command>` (`--wait` waits
+for that). pause and resume set `spec.paused`. Each command checks the phase first and refuses what
+the operator would ignore, unless `--force`.
+
+Exit codes:
+  0  ok (watch: the migration Succeeded)
+  1  error: cluster unreachable, request refused by the API server, anything unexpected;
+     watch: the migration ended RolledBack or Failed
+  2  usage error
+  3  the ProviderMigration was not found
+  4  refused: the command makes no sense in the migration's current phase (override with --force)
+  5  timed out (--wait, watch --timeout)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.live import Live
+
+from provider_migration.api.constants import API_VERSION, command_annotation
+from provider_migration.api.durations import seconds
+from provider_migration.api.status import TERMINAL_PHASES, Phase
+
+from . import render
+from .kubeclient import ClusterError, Conflict, Migrations, NotFound, connect
+from .view import Migration
+
+
+class Exit(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    REFUSED = 4
+    TIMEOUT = 5
+
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  ok (watch: the migration Succeeded)
+  1  error (cluster unreachable, API error, unexpected); watch: ended RolledBack or Failed
+  2  usage error
+  3  ProviderMigration not found
+  4  refused in the current phase (see --force)
+  5  timed out waiting (--wait, --timeout)
+"""
+
+# Phases in which the operator acts on each command (core/decide.py); anything else is refused.
+_ACTIVE = {
+    Phase.PENDING,
+    Phase.INITIALIZING,
+    Phase.EVALUATING,
+    Phase.PROGRESSING,
+    Phase.PAUSED,
+    Phase.AWAITING_APPROVAL,
+    Phase.STABILIZING,
+    Phase.BLOCKED,
+}
+ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
+    "promote": frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.STABILIZING}),
+    "approve": frozenset({Phase.AWAITING_APPROVAL}),
+    "abort": frozenset(_ACTIVE),
+    "retry": frozenset({Phase.ROLLED_BACK, Phase.FAILED, Phase.BLOCKED}),
+    "pause": frozenset(_ACTIVE),
+    "resume": frozenset(Phase),
+}
+COMMAND_HELP = {
+    "promote": "end the current pause (or the stabilization window) and go on",
+    "approve": "pass the approval gate the migration is waiting at",
+    "abort": "roll back now: all traffic back to the source",
+    "retry": "start again from the first step after a rollback or failure",
+}
+WAIT_DEFAULT = "2m"
+
+
+class Refused(Exception):
+    pass
+
+
+class TimedOut(Exception):
+    pass
+
+
+# ----- pure helpers ------------------------------------------------------------------------------------
+
+
+def refusal(command: str, mig: Migration) -> str | None:
+    """Why `command` makes no sense for `mig` now, or None when the operator will act on it."""
+    phase = mig.known_phase
+    allowed = ALLOWED_PHASES[command]
+    if phase is None:
+        return f"{mig.name} is in phase {mig.phase!r}, unknown to this pmo version"
+    if phase not in allowed:
+        wanted = " or ".join(sorted(p.value for p in allowed))
+        return f"{mig.name} is {phase.value}; {command} applies only when it is {wanted}"
+    if command == "promote" and mig.spec is not None and mig.spec.paused:
+        return f"{mig.name} is paused by spec.paused; use `resume` instead"
+    return None
+
+
+def request_id(now_ns: int) -> str:
+    """An RFC 3339 UTC timestamp with nanoseconds: unique per request and readable in `kubectl describe`."""
+    whole, nanos = divmod(now_ns, 1_000_000_000)
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def parse_timeout(text: str) -> float:
+    """`90`, `1.5`, `30s`, `5m`, `1h` -> seconds (argparse type; 0 means no timeout)."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            return float(seconds(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 90, 30s, 5m, 1h)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a timeout cannot be negative")
+    return value
+
+
+# ----- cluster helpers ---------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _migrations(args: argparse.Namespace) -> Migrations:
+    return Migrations(connect(args.kubeconfig, args.context, args.namespace))
+
+
+def _wait_for(
+    migs: Migrations, name: str, done: Callable[[Migration], bool], timeout: float, interval: float
+) -> Migration:
+    """Poll until `done(migration)`; raises TimedOut (timeout 0: never) or NotFound if it is deleted."""
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    while True:
+        mig = Migration.from_object(migs.get(name))
+        if done(mig):
+            return mig
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimedOut(f"timed out after {timeout:g}s waiting for {name} (phase {mig.phase})")
+        time.sleep(interval if deadline is None else max(min(interval, deadline - time.monotonic()), 0))
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ----- commands ----------------------------------------------------------------------------------------
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    migs = _migrations(args)
+    if args.name:
+        if args.all_namespaces:
+            raise argparse.ArgumentTypeError("a NAME cannot be combined with --all-namespaces")
+        objects = [migs.get(args.name)]
+    else:
+        objects = migs.list_objects(all_namespaces=args.all_namespaces)
+    if args.output in ("json", "yaml"):
+        data: Any = objects[0] if args.name else {"apiVersion": "v1", "kind": "List", "items": objects}
+        if args.output == "json":
+            _emit_json(data)
+        else:
+            sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+        return Exit.OK
+    if args.output == "name":
+        sys.stdout.writelines(
+            f"providermigration.{API_VERSION.split('/')[0]}/{o['metadata']['name']}\n" for o in objects
+        )
+        return Exit.OK
+    if not objects:
+        where = "any namespace" if args.all_namespaces else f"{migs.namespace} namespace"
+        print(f"No resources found in {where}.", file=sys.stderr)
+        return Exit.OK
+    migrations = sorted((Migration.from_object(o) for o in objects), key=lambda m: (m.namespace, m.name))
+    sys.stdout.write(render.table(migrations, _now(), all_namespaces=args.all_namespaces))
+    return Exit.OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    mig = Migration.from_object(_migrations(args).get(args.name))
+    if args.output == "json":
+        _emit_json(render.summary(mig))
+    else:
+        Console().print(render.status_view(mig, _now(), history=args.history))
+    return Exit.OK
+
+
+def _watch_exit(mig: Migration) -> int:
+    return Exit.OK if mig.known_phase == Phase.SUCCEEDED else Exit.ERROR
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    migs = _migrations(args)
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    console = Console()
+    last_version: str | None = None
+
+    def finished(mig: Migration) -> bool:
+        return mig.known_phase in TERMINAL_PHASES
+
+    def timed_out() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    if args.output == "json" or not console.is_terminal:
+        # One record per change: JSON lines for scripts, a summary line for logs.
+        while True:
+            mig = Migration.from_object(migs.get(args.name))
+            if mig.resource_version != last_version:
+                last_version = mig.resource_version
+                if args.output == "json":
+                    sys.stdout.write(json.dumps(render.summary(mig), default=str) + "\n")
+                else:
+                    sys.stdout.write(render.status_line(mig, _now()) + "\n")
+                sys.stdout.flush()
+            if finished(mig):
+                return _watch_exit(mig)
+            if timed_out():
+                raise TimedOut(f"timed out after {args.timeout:g}s; {args.name} is {mig.phase}")
+            time.sleep(args.interval)
+    mig = Migration.from_object(migs.get(args.name))
+    with Live(render.status_view(mig, _now()), console=console, auto_refresh=False) as live:
+        while not finished(mig):
+            if timed_out():
+                raise TimedOut(f"timed out after {args.timeout:g}s; {args.name} is {mig.phase}")
+            time.sleep(args.interval)
+            mig = Migration.from_object(migs.get(args.name))
+            live.update(render.status_view(mig, _now()), refresh=True)
+    return _watch_exit(mig)
+
+
+def _send(migs: Migrations, name: str, command: str, force: bool) -> tuple[str, Migration]:
+    """Annotate with a fresh request id, guarded by the resourceVersion the phase check was made on."""
+    for _ in range(5):
+        mig = Migration.from_object(migs.get(name))
+        if not force and (why := refusal(command, mig)):
+            raise Refused(why)
+        rid = request_id(time.time_ns())
+        body = {"metadata": {"annotations": {command_annotation(command): rid}}}
+        try:
+            migs.patch(name, body, resource_version=None if force else mig.resource_version)
+        except Conflict:
+            continue  # status moved on between the check and the patch: check again
+        return rid, mig
+    raise ClusterError(f"{name} kept changing while sending {command}; try again")
+
+
+def cmd_command(args: argparse.Namespace) -> int:
+    command, migs = args.command, _migrations(args)
+    rid, mig = _send(migs, args.name, command, args.force)
+    handled: bool | None = None
+    if args.wait:
+        mig = _wait_for(migs, args.name, lambda m: m.handled(command) == rid, args.timeout, args.interval)
+        handled = True
+    if args.output == "json":
+        _emit_json(
+            {
+                "name": mig.name,
+                "namespace": mig.namespace,
+                "command": command,
+                "requestId": rid,
+                "handled": handled,
+                "phase": mig.phase,
+            }
+        )
+    elif handled:
+        print(f"{command} {mig.namespace}/{mig.name}: handled by the operator (request {rid}); phase {mig.phase}")
+    else:
+        print(f"{command} {mig.namespace}/{mig.name}: requested (request {rid})")
+    return Exit.OK
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    command, migs = args.command, _migrations(args)
+    want = command == "pause"
+    obj = migs.get(args.name)
+    mig = Migration.from_object(obj)
+    if bool((obj.get("spec") or {}).get("paused", False)) == want:
+        print(f"{mig.namespace}/{mig.name} is already {'paused' if want else 'not paused'}")
+        return Exit.OK
+    if not args.force and (why := refusal(command, mig)):
+        raise Refused(why)
+    migs.patch(args.name, {"spec": {"paused": want}})
+    print(f"{command}d {mig.namespace}/{mig.name} (spec.paused={str(want).lower()})")
+    return Exit.OK
+
+
+# ----- wiring -----------------------------------------------------------------------------------------
+
+
+def _prog() -> str:
+    return "kubectl migration" if os.path.basename(sys.argv[0]).startswith("kubectl-") else "pmo"
+
+
+def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the expected failures into a one-line message and the documented exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except NotFound as e:
+            code, message = Exit.NOT_FOUND, f"{e}"
+        except Refused as e:
+            code, message = Exit.REFUSED, f"refused: {e} (--force sends it anyway)"
+        except TimedOut as e:
+            code, message = Exit.TIMEOUT, str(e)
+        except ClusterError as e:
+            code, message = Exit.ERROR, str(e)
+        except argparse.ArgumentTypeError as e:
+            code, message = Exit.USAGE, str(e)
+        except KeyboardInterrupt:
+            return 130
+        print(f"{_prog()} {args.command}: {message}", file=sys.stderr)
+        return code
+
+    return run
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
+    common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    common.add_argument("--context", help="kubeconfig context (default: the current context)")
+    return common
+
+
+def _waiting(parser: argparse.ArgumentParser, what: str, default: str) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=parse_timeout,
+        default=parse_timeout(default),
+        help=f"give up {what} after this long (90, 30s, 5m; 0: never; default {default})",
+    )
+    parser.add_argument("--interval", type=parse_timeout, default=1.0, help="poll interval (default 1s)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    common = _common()
+
+    def add(name: str, help_: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            parents=[common],
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.set_defaults(func=_guarded(func))
+        return parser
+
+    get = add("get", "list ProviderMigrations (or show one)", cmd_get)
+    get.add_argument("name", nargs="?", metavar="NAME")
+    get.add_argument("-A", "--all-namespaces", action="store_true", help="list across all namespaces")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "name"], help="print the objects instead")
+
+    status = add("status", "phase, step, traffic split and last analysis of a migration", cmd_status)
+    status.add_argument("name", metavar="NAME")
+    status.add_argument("-o", "--output", choices=["json"], help="print the status as JSON")
+    status.add_argument("--history", type=int, default=5, help="history entries to show (default 5)")
+
+    watch = add("watch", "follow a migration live until it Succeeds (exit 0) or ends RolledBack/Failed (1)", cmd_watch)
+    watch.add_argument("name", metavar="NAME")
+    watch.add_argument("-o", "--output", choices=["json"], help="one JSON status per change (JSON lines)")
+    _waiting(watch, "watching", "0")
+
+    for command, help_ in COMMAND_HELP.items():
+        parser = add(command, help_, cmd_command)
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("--force", action="store_true", help="send even when the phase says it makes no sense")
+        parser.add_argument("--wait", action="store_true", help="wait until the operator has handled the request")
+        parser.add_argument("-o", "--output", choices=["json"], help="print the request id and outcome as JSON")
+        _waiting(parser, "waiting", WAIT_DEFAULT)
+
+    for command, help_ in (
+        ("pause", "hold the migration at its current step (spec.paused=true)"),
+        ("resume", "continue a migration paused with `pause` (spec.paused=false)"),
+    ):
+        parser = add(command, help_, cmd_pause)
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("--force", action="store_true", help="set spec.paused whatever the phase")
