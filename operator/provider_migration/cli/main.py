@@ -12,8 +12,10 @@ import sys
 
 # Modules under provider_migration.cli, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
+    "migrations",
     "dev",
     "crds",
+    "run",
 ]
 
 
