@@ -15,7 +15,6 @@ COMMAND_MODULES: list[str] = [
     "migrations",
     "dev",
     "crds",
-    "run",
 ]
 
 
