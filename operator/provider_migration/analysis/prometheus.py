@@ -1,0 +1,101 @@
+"""Prometheus as a MetricSource, through prometheus-api-client. Synchronous: call it from a worker thread."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from .source import MetricsUnavailable, QueryFailed
+
+MAX_MESSAGE = 300
+# Prometheus answers 400 (bad_data) and 422 (execution) for a query's own fault; anything else is the server's.
+_QUERY_FAULT = frozenset({400, 422})
+_STATUS = re.compile(r"HTTP Status Code (\d{3})")
+_URL_IN_MESSAGE = re.compile(r" with url: \S+")
+
+
+class PrometheusSource:
+    """Instant queries against one Prometheus. No retries: the next analysis is the retry, and a dead
+    Prometheus must cost one timeout, not several."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0, bearer_token: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._token = bearer_token or None
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        self._client = PrometheusConnect(
+            url=self.url, headers=headers, retry=Retry(total=0, redirect=0, raise_on_status=False), timeout=timeout_s
+        )
+        self._shown_url = _without_userinfo(self.url)
+
+    def __repr__(self) -> str:
+        return f"PrometheusSource(url={self._shown_url!r}, timeout_s={self.timeout_s})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def query(self, promql: str) -> float | None:
+        try:
+            # Prometheus' own `timeout` parameter stops the evaluation server-side as well.
+            result = self._client.custom_query(promql, params={"timeout": f"{self.timeout_s:g}s"})
+        except requests.Timeout:
+            raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
+        except requests.RequestException as e:  # connection refused, DNS, TLS, invalid JSON
+            raise self._unavailable(f"is unreachable: {_short(e)}") from None
+        except PrometheusApiClientException as e:
+            match = _STATUS.search(str(e))
+            status = int(match.group(1)) if match else 0
+            if status in _QUERY_FAULT:
+                raise QueryFailed(self._scrub(f"Prometheus rejected the query: {_short(e)}")) from None
+            raise self._unavailable(f"answered HTTP {status or '?'}: {_short(e)}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._unavailable(f"did not answer like a Prometheus API ({_short(e)})") from None
+        return parse_result(result)
+
+    def _unavailable(self, what: str) -> MetricsUnavailable:
+        return MetricsUnavailable(self._scrub(f"Prometheus at {self._shown_url} {what}"))
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+
+def parse_result(result: Any) -> float | None:
+    """The single value of an instant query's `data.result` (vector or scalar); None for no data or NaN."""
+    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+        return _number(result[1])  # scalar: [time, "value"]
+    if not isinstance(result, list):
+        raise QueryFailed(f"unexpected query result {str(result)[:80]!r}")
+    if not result:
+        return None
+    if "value" not in result[0]:
+        raise QueryFailed("the query returned a range vector; wrap it in rate() or avg_over_time()")
+    if len(result) > 1:
+        raise QueryFailed(f"the query returned {len(result)} series; aggregate it to one, e.g. with sum()")
+    return _number(result[0]["value"][1])
+
+
+def _number(raw: Any) -> float | None:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise QueryFailed(f"the query returned a non-number {str(raw)[:40]!r}") from None
+    return None if math.isnan(value) else value
+
+
+def _short(e: BaseException) -> str:
+    # urllib3 repeats the whole query string; the cause is what helps.
+    text = _URL_IN_MESSAGE.sub("", str(e)) or type(e).__name__
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

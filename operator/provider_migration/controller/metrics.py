@@ -1,0 +1,124 @@
+"""The operator's own Prometheus metrics (served on /metrics; the chart's PrometheusRule is built on these names).
+
+Labels stay low-cardinality: namespace and name of the migration, a phase, a criterion name (four built-in
+plus at most ten custom per migration), a verdict, a short rollback reason. Never a query, message or value
+from a Secret. `forget` drops a deleted migration's series.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from provider_migration.api.status import AnalysisStatus, Phase, ProviderMigrationStatus
+
+REASON_LIMIT = 63  # keeps a free-text reason from becoming a new series per message
+_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class OperatorMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        migration = ["namespace", "name"]
+        self.target_weight = Gauge(
+            "pmo_migration_target_weight",
+            "Percent of traffic on the target, as confirmed in the routing object",
+            migration,
+            registry=registry,
+        )
+        self.phase = Gauge(
+            "pmo_migration_phase",
+            "1 for the migration's current phase, 0 for the others",
+            [*migration, "phase"],
+            registry=registry,
+        )
+        self.analyses = Counter(
+            "pmo_analysis_total",
+            "Criterion results by verdict (Pass, Fail, Inconclusive)",
+            [*migration, "criterion", "verdict"],
+            registry=registry,
+        )
+        self.analysis_runs = Counter(
+            "pmo_analysis_runs_total", "Analyses by overall verdict", [*migration, "verdict"], registry=registry
+        )
+        self.rollbacks = Counter(
+            "pmo_rollbacks_total", "Rollbacks started, by reason", [*migration, "reason"], registry=registry
+        )
+        self.analysis_duration = Histogram(
+            "pmo_analysis_duration_seconds",
+            "Time to run one analysis or baseline capture (all its Prometheus queries)",
+            buckets=_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.reconcile_duration = Histogram(
+            "pmo_reconcile_duration_seconds", "Time of one reconcile tick", buckets=_DURATION_BUCKETS, registry=registry
+        )
+        self.reconcile_errors = Counter(
+            "pmo_reconcile_errors_total", "Reconcile ticks that raised (retried)", migration, registry=registry
+        )
+        self.last_tick = Gauge(
+            "pmo_last_tick_timestamp_seconds", "Unix time the last reconcile tick ended", registry=registry
+        )
+
+    def record_status(self, namespace: str, name: str, status: ProviderMigrationStatus) -> None:
+        self.target_weight.labels(namespace, name).set(status.current_weight)
+        for phase in Phase:
+            self.phase.labels(namespace, name, phase.value).set(1 if phase == status.phase else 0)
+
+    def record_analysis(self, namespace: str, name: str, analysis: AnalysisStatus) -> None:
+        for result in analysis.criteria:
+            self.analyses.labels(namespace, name, result.name, result.verdict).inc()
+        self.analysis_runs.labels(namespace, name, analysis.verdict).inc()
+
+    def record_rollback(self, namespace: str, name: str, reason: str) -> None:
+        self.rollbacks.labels(namespace, name, (reason or "Unknown")[:REASON_LIMIT]).inc()
+
+    def record_error(self, namespace: str, name: str) -> None:
+        self.reconcile_errors.labels(namespace, name).inc()
+
+    @contextmanager
+    def time_analysis(self) -> Iterator[None]:
+        with self.analysis_duration.time():
+            yield
+
+    @contextmanager
+    def time_reconcile(self) -> Iterator[None]:
+        """Times the tick and stamps its end, also when it raised (the liveness view: ticks keep coming)."""
+        try:
+            with self.reconcile_duration.time():
+                yield
+        finally:
+            self.last_tick.set(time.time())
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Remove a deleted migration's series (counters included: their history lives in Prometheus)."""
+        for metric in (
+            self.target_weight,
+            self.phase,
+            self.analyses,
+            self.analysis_runs,
+            self.rollbacks,
+            self.reconcile_errors,
+        ):
+            for labels in _label_sets(metric):
+                if labels[:2] == (namespace, name):
+                    metric.remove(*labels)
+
+
+def _label_sets(metric: Gauge | Counter) -> list[tuple[str, ...]]:
+    # prometheus_client has no public "list children"; collect() yields every sample with its labels, as a
+    # dict in declared order (the order remove() expects).
+    return list(dict.fromkeys(tuple(s.labels.values()) for f in metric.collect() for s in f.samples))
+
+
+# The operator's metrics on the default registry, which `prometheus_client.start_http_server` serves.
+DEFAULT = OperatorMetrics()
+record_status = DEFAULT.record_status
+record_analysis = DEFAULT.record_analysis
+record_rollback = DEFAULT.record_rollback
+record_error = DEFAULT.record_error
+time_analysis = DEFAULT.time_analysis
+time_reconcile = DEFAULT.time_reconcile
+forget = DEFAULT.forget
