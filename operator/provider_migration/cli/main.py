@@ -15,6 +15,8 @@ COMMAND_MODULES: list[str] = [
     "migrations",
     "dev",
     "crds",
+    "plan",
+    "eval",
 ]
 
 
