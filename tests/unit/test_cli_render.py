@@ -219,3 +219,8 @@ def test_summary_is_json_ready_and_keeps_an_unknown_phase() -> None:
 def test_status_line_for_logs() -> None:
     mig = migration({"phase": "Paused", "reason": "PausedBySpec", "currentStep": 0, "currentWeight": 10})
     assert render.status_line(mig, NOW) == "12:00:00  bot  Paused  step 1/3  weight 10%  PausedBySpec"
+
+
+def test_watch_view_adds_when_it_was_read() -> None:
+    out = text(render.watch_view(migration({"phase": "Progressing", "currentStep": 0}), NOW))
+    assert "Progressing" in out and "support/bot read at 12:00:00 UTC" in out

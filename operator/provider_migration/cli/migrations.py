@@ -235,13 +235,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 raise TimedOut(f"timed out after {args.timeout:g}s; {args.name} is {mig.phase}")
             time.sleep(args.interval)
     mig = Migration.from_object(migs.get(args.name))
-    with Live(render.status_view(mig, _now()), console=console, auto_refresh=False) as live:
+    with Live(render.watch_view(mig, _now()), console=console, auto_refresh=False) as live:
         while not finished(mig):
             if timed_out():
                 raise TimedOut(f"timed out after {args.timeout:g}s; {args.name} is {mig.phase}")
             time.sleep(args.interval)
             mig = Migration.from_object(migs.get(args.name))
-            live.update(render.status_view(mig, _now()), refresh=True)
+            live.update(render.watch_view(mig, _now()), refresh=True)
     return _watch_exit(mig)
 
 

@@ -316,6 +316,12 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
     return Group(*parts)
 
 
+def watch_view(mig: Migration, now: datetime) -> RenderableType:
+    """The live view: the status plus when it was last read."""
+    footer = Text(f"\n{mig.namespace}/{mig.name} read at {now.strftime('%H:%M:%S')} UTC; Ctrl-C stops watching", "dim")
+    return Group(status_view(mig, now), footer)
+
+
 def status_line(mig: Migration, now: datetime) -> str:
     """One line per change, for `watch` when stdout is not a terminal."""
     st = mig.status
