@@ -105,8 +105,13 @@ def refusal(command: str, mig: Migration) -> str | None:
     if phase is None:
         return f"{mig.name} is in phase {mig.phase!r}, unknown to this pmo version"
     if phase not in allowed:
-        wanted = " or ".join(sorted(p.value for p in allowed))
-        return f"{mig.name} is {phase.value}; {command} applies only when it is {wanted}"
+        excluded = [p.value for p in Phase if p not in allowed]
+        when = (
+            f"in any phase but {', '.join(excluded)}"
+            if len(excluded) < len(allowed)
+            else f"only when it is {' or '.join(p.value for p in Phase if p in allowed)}"
+        )
+        return f"{mig.name} is {phase.value}; {command} applies {when}"
     if command == "promote" and mig.spec is not None and mig.spec.paused:
         return f"{mig.name} is paused by spec.paused; use `resume` instead"
     return None
