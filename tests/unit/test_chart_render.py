@@ -1,0 +1,208 @@
+"""The Helm chart rendered by the real helm in each values mode: what it deploys, what it grants, what it refuses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from helm_chart import (
+    CHART,
+    FULLNAME,
+    MODES,
+    OPERATOR_NEEDS,
+    RELEASE_NAMESPACE,
+    of_kind,
+    one,
+    operator_container,
+    permissions,
+    render,
+    render_error,
+)
+
+NEEDED = {(g, r, v, "*") for g, r, verbs in OPERATOR_NEEDS for v in verbs}
+
+
+def _args(docs: list[dict[str, Any]]) -> list[str]:
+    return operator_container(docs)["args"]
+
+
+def _peering_permissions(resource: str) -> set[tuple[str, str, str, str]]:
+    return {("kopf.dev", resource, "list", "*"), ("kopf.dev", resource, "watch", "*"),
+            ("kopf.dev", resource, "get", FULLNAME), ("kopf.dev", resource, "patch", FULLNAME)}
+
+
+def test_default_is_one_standalone_replica_recreated_serving_all_namespaces() -> None:
+    docs = render()
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    args = _args(docs)
+    assert "--standalone" in args and "--all-namespaces" in args
+    assert not [a for a in args if a.startswith(("--peering", "--namespace"))]
+    assert not of_kind(docs, "ClusterKopfPeering") and not of_kind(docs, "PodDisruptionBudget")
+
+
+def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_role() -> None:
+    docs = render()
+    role, binding = one(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
+    assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
+    assert permissions(role["rules"]) == NEEDED
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": role["metadata"]["name"]}
+    sa = one(docs, "ServiceAccount")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+                                    "namespace": RELEASE_NAMESPACE}]
+    assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == sa["metadata"]["name"]
+
+
+def test_namespaced_scope_grants_a_role_per_watched_namespace_and_watches_only_those() -> None:
+    docs = render(MODES["namespaced"])
+    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    roles = {r["metadata"]["namespace"]: r for r in of_kind(docs, "Role")}
+    bindings = {b["metadata"]["namespace"]: b for b in of_kind(docs, "RoleBinding")}
+    assert set(roles) == set(bindings) == {"team-a", "team-b"}
+    for ns, role in roles.items():
+        assert permissions(role["rules"]) == NEEDED
+        assert bindings[ns]["roleRef"]["kind"] == "Role"
+        assert bindings[ns]["subjects"][0]["namespace"] == RELEASE_NAMESPACE
+    args = _args(docs)
+    assert [a for a in args if a.startswith("--namespace")] == ["--namespace=team-a", "--namespace=team-b"]
+    assert "--all-namespaces" not in args
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_mode_grants_secret_listing_deletion_or_wildcards(mode: str) -> None:
+    docs = render(MODES[mode])
+    granted = set().union(*(permissions(r["rules"]) for r in of_kind(docs, "ClusterRole") + of_kind(docs, "Role")))
+    assert granted
+    assert not {p for p in granted if p[1] == "secrets" and p[2] in ("list", "watch")}
+    assert not {p for p in granted if p[2] in ("delete", "deletecollection", "update", "*") or "*" in p[:2]}
+
+
+def test_ha_cluster_runs_replicas_in_a_dedicated_cluster_peering() -> None:
+    docs = render(MODES["ha-cluster"])
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    args = _args(docs)
+    assert f"--peering={FULLNAME}" in args and "--standalone" not in args
+    assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == FULLNAME
+    assert permissions(one(docs, "ClusterRole")["rules"]) == NEEDED | _peering_permissions("clusterkopfpeerings")
+    pdb = one(docs, "PodDisruptionBudget")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_ha_namespaced_puts_a_peering_object_and_its_permissions_in_each_namespace() -> None:
+    docs = render(MODES["ha-namespaced"])
+    peerings = of_kind(docs, "KopfPeering")
+    assert [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings] == [("team-a", FULLNAME)]
+    assert permissions(one(docs, "Role")["rules"]) == NEEDED | _peering_permissions("kopfpeerings")
+
+
+def test_the_peering_name_can_be_chosen() -> None:
+    docs = render({"ha": {"enabled": True, "peeringName": "llm-migrations"}})
+    assert "--peering=llm-migrations" in _args(docs)
+    assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == "llm-migrations"
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_pod_is_hardened_in_every_mode(mode: str) -> None:
+    docs = render(MODES[mode])
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    container = operator_container(docs)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]} and sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
+    assert "emptyDir" in tmp
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_probes_and_ports_match_the_operators_flags() -> None:
+    docs = render({"liveness": {"port": 8181}, "metrics": {"port": 9191}})
+    container = operator_container(docs)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"health": 8181, "metrics": 9191}
+    assert "--liveness=http://0.0.0.0:8181/healthz" in container["args"]
+    assert "--metrics-port=9191" in container["args"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    service = one(docs, "Service")
+    assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+
+
+def test_monitoring_extras_are_off_by_default() -> None:
+    kinds = {d["kind"] for d in render()}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule"}
+    assert not [d for d in of_kind(render(), "ConfigMap") if "dashboard" in d["metadata"]["name"]]
+
+
+def test_service_monitor_scrapes_the_metrics_service_and_keeps_the_migrations_namespace_label() -> None:
+    docs = render(MODES["monitoring"])
+    monitor, service = one(docs, "ServiceMonitor"), one(docs, "Service")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert endpoint["honorLabels"] is True
+
+
+def test_alert_thresholds_come_from_values() -> None:
+    docs = render({"metrics": {"prometheusRule": {"enabled": True, "errorRateAboveBaseline": 0.02,
+                                                  "latencyRatio": 1.25, "costOverForecast": 0.2}}})
+    rules = {r["alert"]: r for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    assert ") > 0.02" in rules["ProviderMigrationErrorRateAboveBaseline"]["expr"]
+    assert "> 1.25" in rules["ProviderMigrationLatencyAboveBaseline"]["expr"]
+    assert "> 0.2" in rules["ProviderMigrationCostOverForecast"]["expr"]
+
+
+def test_grafana_dashboard_configmap_carries_the_dashboard_json() -> None:
+    docs = render({"grafanaDashboard": {"enabled": True, "namespace": "monitoring"}})
+    cm = next(d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-dashboard"))
+    assert cm["metadata"]["namespace"] == "monitoring"
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(cm["data"]["provider-migrations.json"])
+    assert dashboard == json.loads((CHART / "files/grafana/provider-migrations.json").read_text())
+    assert dashboard["panels"] and all(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"rbac": {"scope": "namespaced"}}, "watchNamespaces"),
+        ({"rbac": {"scope": "namespaced"}, "watchNamespaces": []}, "watchNamespaces"),
+        ({"watchNamespaces": ["team-a"]}, "watchNamespaces"),
+        ({"rbac": {"scope": "everywhere"}}, "scope"),
+        ({"ha": {"enabled": True, "peeringName": "default"}}, "peeringName"),
+        ({"ha": {"enabled": True, "replicas": 1}}, "replicas"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
+        ({"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}, "drop"),
+        ({"podSecurityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+        ({"watchNamespaces": ["Team_A"], "rbac": {"scope": "namespaced"}}, "watchNamespaces"),
+        ({"rbac": {"scop": "cluster"}}, "scop"),
+        ({"metrics": {"serviceMonitor": {"enabled": True}, "service": {"enabled": False}}}, "metrics.service"),
+    ],
+)
+def test_values_the_chart_refuses(values: dict[str, Any], message: str) -> None:
+    assert message in render_error(values)
+
+
+def test_chart_ships_kopf_peering_crds_with_kopfs_own_names() -> None:
+    from kopf._cogs.structs import references  # the selectors kopf itself looks up
+
+    crds = {d["metadata"]["name"]: d for d in yaml.safe_load_all((CHART / "crds/kopf-peerings.yaml").read_text()) if d}
+    expected = ((references.CLUSTER_PEERINGS_K, "Cluster"), (references.NAMESPACED_PEERINGS_K, "Namespaced"))
+    for selector, scope in expected:
+        crd = crds[f"{selector.any_name}.{selector.group}"]
+        assert crd["spec"]["scope"] == scope
+        version = crd["spec"]["versions"][0]
+        assert version["name"] == selector.version and version["served"] and version["storage"]
+        status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+        assert status["x-kubernetes-preserve-unknown-fields"] is True
