@@ -33,8 +33,8 @@ CONFIG: dict[str, Any] = {
     "litellm_settings": {"callbacks": ["prometheus"], "drop_params": True, "request_timeout": 600},
     "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
 }
-OUR_CONFIGMAP_FIELDS = {"f:data": {"f:config.yaml": {}}}
-OUR_DEPLOYMENT_FIELDS = {
+OUR_CONFIGMAP_FIELDS: dict[str, Any] = {"f:data": {"f:config.yaml": {}}}
+OUR_DEPLOYMENT_FIELDS: dict[str, Any] = {
     "f:spec": {"f:template": {"f:metadata": {"f:annotations": {f"f:{CONFIG_HASH_ANNOTATION}": {}}}}}
 }
 
@@ -58,29 +58,27 @@ def make_spec(reload: bool = True) -> ProviderMigrationSpec:
 
 
 def create_configmap(kube: client.ApiClient, namespace: str, text: str) -> None:
-    client.CoreV1Api(kube).create_namespaced_config_map(
-        namespace, {"metadata": {"name": "litellm-config"}, "data": {"config.yaml": text, "other": "untouched"}}
-    )
+    body: Any = {"metadata": {"name": "litellm-config"}, "data": {"config.yaml": text, "other": "untouched"}}
+    client.CoreV1Api(kube).create_namespaced_config_map(namespace, body)
 
 
 def create_deployment(kube: client.ApiClient, namespace: str) -> None:
     labels = {"app": "litellm"}
-    client.AppsV1Api(kube).create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": "litellm"},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels, "annotations": {"team": "platform"}},
-                    "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main"}]},
-                },
+    body: Any = {
+        "metadata": {"name": "litellm"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels, "annotations": {"team": "platform"}},
+                "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main"}]},
             },
         },
-    )
+    }
+    client.AppsV1Api(kube).create_namespaced_deployment(namespace, body)
 
 
 def raw(kube: client.ApiClient, namespace: str, kind: str) -> dict[str, Any]:
+    response: Any
     if kind == "ConfigMap":
         response = client.CoreV1Api(kube).read_namespaced_config_map(
             "litellm-config", namespace, _preload_content=False

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 
+from provider_migration.api.spec import ProviderMigrationSpec
+
 from .errors import RouteError
 from .kube import AI_GATEWAY_ROUTE
 from .rules import Ref, Rule, RulesRoute, find_ref, first_with, refs, rule_named, weight
@@ -41,37 +43,47 @@ def effective_weight(rule: Rule, ref: Ref | None) -> int:
     return weight(ref) if priority(ref) == top else 0
 
 
+def select_rule(rules: list[Rule], name: str | None, model_name: str, source: str, target: str) -> int:
+    """The named rule, else the rule matching the model header (one carrying an arm first), else the first
+    rule carrying the source or, once it is removed, the target."""
+    if name:
+        return rule_named(rules, name)
+    for_model = [i for i, r in enumerate(rules) if matches_model(r, model_name)]
+    with_arm = [i for i in for_model if find_ref(rules[i], source) or find_ref(rules[i], target)]
+    if with_arm or for_model:
+        return (with_arm or for_model)[0]
+    index = first_with(rules, source, target)
+    if index is None:
+        raise RouteError(f"no rule matches {MODEL_HEADER}: {model_name} or has a backendRef named {source!r}")
+    return index
+
+
+def edit_rule(rule: Rule, spec: ProviderMigrationSpec, weights: tuple[int, int]) -> Rule:
+    """Set both weights in place; a missing target joins the source's tier, sent the target's model name."""
+    source_ref, target_ref = find_ref(rule, spec.source.backend), find_ref(rule, spec.target.backend)
+    if source_ref is not None:
+        source_ref["weight"] = weights[0]
+    if target_ref is None:
+        shared = {k: copy.deepcopy(source_ref[k]) for k in SHARED_REF_FIELDS if source_ref and k in source_ref}
+        target_ref = {"name": spec.target.backend, **shared}
+        if spec.target.model != spec.route.model_name:
+            target_ref["modelNameOverride"] = spec.target.model  # clients keep calling model_name
+        rule["backendRefs"] = [*refs(rule), target_ref]
+    target_ref["weight"] = weights[1]
+    if source_ref is not None and priority(target_ref) != priority(source_ref):
+        target_ref["priority"] = priority(source_ref)  # a fallback tier would take no share
+    return rule
+
+
 class AIGatewayRouteAdapter(RulesRoute):
     kind = AI_GATEWAY_ROUTE
     supports_mirroring = False
 
     def select(self, rules: list[Rule]) -> int:
-        """The named rule, else the rule matching the model header, else the first carrying source or target."""
-        if self.spec.route.rule:
-            return rule_named(rules, self.spec.route.rule)
-        for_model = [i for i, r in enumerate(rules) if matches_model(r, self.spec.route.model_name)]
-        with_arm = [i for i in for_model if find_ref(rules[i], self.source) or find_ref(rules[i], self.target)]
-        if with_arm or for_model:
-            return (with_arm or for_model)[0]
-        index = first_with(rules, self.source, self.target)
-        if index is None:
-            raise RouteError(f"no rule matches {MODEL_HEADER}: {self.spec.route.model_name} or has {self.source!r}")
-        return index
+        return select_rule(rules, self.spec.route.rule, self.spec.route.model_name, self.source, self.target)
 
     def arm_weights(self, rule: Rule) -> tuple[float, float]:
         return effective_weight(rule, find_ref(rule, self.source)), effective_weight(rule, find_ref(rule, self.target))
 
     def edit(self, rule: Rule, source: int, target: int, mirror: int) -> Rule:
-        source_ref, target_ref = find_ref(rule, self.source), find_ref(rule, self.target)
-        if source_ref is not None:
-            source_ref["weight"] = source
-        if target_ref is None:
-            target_ref = {k: copy.deepcopy(source_ref[k]) for k in SHARED_REF_FIELDS if source_ref and k in source_ref}
-            target_ref = {"name": self.target, **target_ref}
-            if self.spec.target.model != self.spec.route.model_name:
-                target_ref["modelNameOverride"] = self.spec.target.model  # clients keep calling model_name
-            rule["backendRefs"] = [*refs(rule), target_ref]
-        target_ref["weight"] = target
-        if source_ref is not None and priority(target_ref) != priority(source_ref):
-            target_ref["priority"] = priority(source_ref)  # a fallback tier would take no share
-        return rule
+        return edit_rule(rule, self.spec, (source, target))

@@ -60,28 +60,37 @@ def _filters(rule: Rule) -> list[dict[str, Any]]:
     return [f for f in value if isinstance(f, dict)] if isinstance(value, list) else []
 
 
+def select_rule(rules: list[Rule], name: str | None, source: str, target: str) -> int:
+    """The named rule, else the first rule carrying the source (or, once it is removed, the target)."""
+    if name:
+        return rule_named(rules, name)
+    index = first_with(rules, source, target)
+    if index is None:
+        raise RouteError(f"no rule has a backendRef named {source!r}")
+    return index
+
+
+def edit_rule(rule: Rule, source: str, target: str, weights: tuple[int, int], mirror: int) -> Rule:
+    """Set both weights (adding the target next to the source) and the mirror share, in place."""
+    source_ref, target_ref = find_ref(rule, source), find_ref(rule, target)
+    if source_ref is not None:
+        source_ref["weight"] = weights[0]
+    if target_ref is None:
+        target_ref = target_ref_like(source_ref, target, weights[1])
+        rule["backendRefs"] = [*refs(rule), target_ref]
+    target_ref["weight"] = weights[1]
+    return with_mirror(rule, target_ref, mirror)
+
+
 class HTTPRouteAdapter(RulesRoute):
     kind = HTTP_ROUTE
     supports_mirroring = True
 
     def select(self, rules: list[Rule]) -> int:
-        """The named rule, else the first rule carrying the source (or, once it is removed, the target)."""
-        if self.spec.route.rule:
-            return rule_named(rules, self.spec.route.rule)
-        index = first_with(rules, self.source, self.target)
-        if index is None:
-            raise RouteError(f"no rule has a backendRef named {self.source!r}")
-        return index
+        return select_rule(rules, self.spec.route.rule, self.source, self.target)
 
     def mirror_percent(self, rule: Rule) -> int:
         return mirror_percent(rule, self.target)
 
     def edit(self, rule: Rule, source: int, target: int, mirror: int) -> Rule:
-        source_ref, target_ref = find_ref(rule, self.source), find_ref(rule, self.target)
-        if source_ref is not None:
-            source_ref["weight"] = source
-        if target_ref is None:
-            target_ref = target_ref_like(source_ref, self.target, target)
-            rule["backendRefs"] = [*refs(rule), target_ref]
-        target_ref["weight"] = target
-        return with_mirror(rule, target_ref, mirror)
+        return edit_rule(rule, self.source, self.target, (source, target), mirror)
