@@ -10,7 +10,7 @@ from analysis_fakes import FakeSource, spec_dict
 
 from provider_migration.analysis import MAX_ANALYSIS_QUERIES, MetricsUnavailable, QueryFailed, run_analysis
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.api.status import BaselineStatus, ForecastStatus, ProviderMigrationStatus
+from provider_migration.api.status import BaselineStatus, ForecastStatus, Phase, ProviderMigrationStatus
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 QUALITY = 'avg_over_time(llm_quality_score{backend="{{backend}}"}[{{interval}}])'
@@ -30,7 +30,7 @@ def make_spec(**analysis: Any) -> ProviderMigrationSpec:
 
 def make_status() -> ProviderMigrationStatus:
     return ProviderMigrationStatus(
-        phase="Progressing",
+        phase=Phase.PROGRESSING,
         current_step=1,
         current_weight=50,
         baseline=BaselineStatus(latency_p95=1.0, quality=0.9),
