@@ -74,8 +74,9 @@ def run_helm(*args: str, values: dict[str, Any] | None = None) -> subprocess.Com
         return subprocess.run([str(helm()), *args, *extra], capture_output=True, text=True, timeout=120, env=env)
 
 
-def render_text(values: dict[str, Any] | None = None, *, include_crds: bool = False) -> str:
-    args = ["template", RELEASE, str(CHART), "--namespace", RELEASE_NAMESPACE]
+def render_text(values: dict[str, Any] | None = None, *, include_crds: bool = False, release: str = RELEASE,
+                namespace: str = RELEASE_NAMESPACE) -> str:
+    args = ["template", release, str(CHART), "--namespace", namespace]
     if include_crds:
         args.append("--include-crds")
     result = run_helm(*args, values=values or {})
@@ -83,9 +84,11 @@ def render_text(values: dict[str, Any] | None = None, *, include_crds: bool = Fa
     return result.stdout
 
 
-def render(values: dict[str, Any] | None = None, *, include_crds: bool = False) -> list[dict[str, Any]]:
+def render(values: dict[str, Any] | None = None, *, include_crds: bool = False, release: str = RELEASE,
+           namespace: str = RELEASE_NAMESPACE) -> list[dict[str, Any]]:
     """The chart's manifests for `values`, parsed."""
-    return [d for d in yaml.safe_load_all(render_text(values, include_crds=include_crds)) if d]
+    text = render_text(values, include_crds=include_crds, release=release, namespace=namespace)
+    return [d for d in yaml.safe_load_all(text) if d]
 
 
 def render_error(values: dict[str, Any]) -> str:
