@@ -75,8 +75,11 @@ def checks_for(item: Item, scorers: Sequence[Scorer]) -> list[Check]:
     """
     found = []
     for scorer in scorers:
+        if not needs_value(scorer):
+            found.append(Check(scorer, None))
+            continue
         value = scorer.value if scorer.value is not None else item.expected
-        if value is not None or not needs_value(scorer):
+        if value is not None:
             found.append(Check(scorer, value))
     found += [Check(a, a.value) for a in item.assertions]
     return found
