@@ -190,3 +190,17 @@ def test_without_credentials_nothing_is_missing_or_written(kube: client.ApiClien
     manager.project_target()
     manager.decommission_source()
     assert client.CoreV1Api(kube).list_namespaced_secret(namespace).items == []
+
+
+def test_decommission_never_touches_the_source_secret_itself(
+    kube: client.ApiClient, namespace: str, keys: dict[str, str]
+) -> None:
+    """When the user points the source credentials at the gateway Secret, that Secret is theirs: hands off."""
+    spec = make_spec()
+    assert spec.source.credentials is not None
+    spec.source.credentials.secret_name, spec.source.credentials.key = "llm-gateway-keys", "OPENAI_API_KEY"
+    manager = credential_manager(kube, namespace, spec)
+    before = get_secret(kube, namespace, "llm-gateway-keys")["metadata"]["resourceVersion"]
+    with pytest.raises(CredentialError, match="source's own Secret"):
+        manager.decommission_source()
+    assert get_secret(kube, namespace, "llm-gateway-keys")["metadata"]["resourceVersion"] == before

@@ -12,9 +12,10 @@ from kubernetes import client
 from provider_migration.api.constants import FIELD_MANAGER
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.devenv.thirdparty_crds import STANDIN_ANNOTATION, CrdsUnavailable, install_gateway_crds
-from provider_migration.routing.errors import RouteError
+from provider_migration.routing.errors import RouteConflict, RouteError
 from provider_migration.routing.factory import route_adapter
 from provider_migration.routing.kube import AI_GATEWAY_ROUTE, HTTP_ROUTE, Kind
+from provider_migration.routing.rules import RulesRoute
 
 pytestmark = pytest.mark.e2e
 
@@ -232,3 +233,35 @@ def test_aigatewayroute_without_a_matching_rule_is_an_error(
     with pytest.raises(RouteError):
         adapter.apply_weights(90, 10, 0)
     assert get(kube, namespace, AI_GATEWAY_ROUTE)["metadata"]["resourceVersion"] == before
+
+
+def test_an_edit_between_read_and_write_is_never_overwritten(
+    kube: client.ApiClient, namespace: str, gateway_crds: list[str]
+) -> None:
+    """The apply carries the resourceVersion it read, so a concurrent writer wins and the adapter retries later."""
+    create(kube, namespace, HTTP_ROUTE, HTTPROUTE)
+    adapter = route_adapter(kube, namespace, make_spec("HTTPRoute"))
+    assert isinstance(adapter, RulesRoute)
+    read_then_someone_edits = adapter.kube.get
+
+    def racing_get(kind: Kind, name: str) -> dict[str, Any] | None:
+        obj = read_then_someone_edits(kind, name)
+        edited = {
+            "spec": {
+                "rules": [
+                    *HTTPROUTE["rules"][:1],
+                    {**HTTPROUTE["rules"][1], "backendRefs": [{"name": SOURCE, "port": 443, "weight": 7}]},
+                ]
+            }
+        }
+        client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+            kind.group, kind.version, namespace, kind.plural, name, edited, _content_type="application/merge-patch+json"
+        )
+        return obj
+
+    adapter.kube.get = racing_get  # type: ignore[method-assign]
+    with pytest.raises(RouteConflict):
+        adapter.apply_weights(90, 10, 0)
+    chat = get(kube, namespace, HTTP_ROUTE)["spec"]["rules"][1]
+    assert chat["backendRefs"] == [{"group": "", "kind": "Service", "name": SOURCE, "port": 443, "weight": 7}]
+    assert managed(get(kube, namespace, HTTP_ROUTE), FIELD_MANAGER) == []

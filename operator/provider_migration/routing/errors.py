@@ -3,3 +3,7 @@
 
 class RouteError(Exception):
     """The routing object cannot take the requested change; nothing was written."""
+
+
+class RouteConflict(RouteError):
+    """The object changed between read and write (resourceVersion precondition); retry with a fresh read."""

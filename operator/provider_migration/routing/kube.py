@@ -14,6 +14,8 @@ from kubernetes import client
 
 from provider_migration.api.constants import FIELD_MANAGER
 
+from .errors import RouteConflict
+
 APPLY_PATCH = "application/apply-patch+yaml"
 
 
@@ -72,6 +74,14 @@ class Kube:
         if resource_version:
             metadata["resourceVersion"] = resource_version
         body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata, **fields}
+        try:
+            self._apply(kind, name, body)
+        except client.ApiException as e:
+            if e.status == 409 and resource_version:
+                raise RouteConflict(f"{kind.kind} {self.namespace}/{name} changed while being edited") from None
+            raise
+
+    def _apply(self, kind: Kind, name: str, body: dict[str, Any]) -> None:
         options: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force": True, "_content_type": APPLY_PATCH}
         if kind == CONFIG_MAP:
             self._core.patch_namespaced_config_map(name, self.namespace, body, _preload_content=False, **options)
