@@ -125,11 +125,10 @@ class RulesRoute:
     def apply_weights(self, source: int, target: int, mirror: int) -> None:
         check_request(source, target, mirror, self.supports_mirroring)
         obj, rules = self._load()
+        current = self.state(rules)  # a malformed route raises here, before anything is written
         index = self.select(rules)
-        if find_ref(rules[index], self.source) is None and source > 0:
+        if not current.source_present and source > 0:
             raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r} to send {source}% to")
-        if find_ref(rules[index], self.source) is None and find_ref(rules[index], self.target) is None:
-            raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r}")
         new = copy.deepcopy(rules)
         new[index] = self.edit(copy.deepcopy(rules[index]), source, target, mirror)
         self._write(obj, rules, new)
