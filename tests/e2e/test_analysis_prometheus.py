@@ -4,6 +4,7 @@ through PrometheusSource exactly as the operator does."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,7 +193,20 @@ def test_http_errors_and_bad_queries(prometheus: Prometheus) -> None:
     with pytest.raises(QueryFailed, match="rejected"):
         good.query("sum(rate(x[1m]")
     with pytest.raises(QueryFailed, match="series"):
-        good.query('up or label_replace(up, "copy", "1", "", "")')
+        good.query('label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "y", "", "")')
     assert good.query('absent_metric_for_pmo_tests{a="b"}') is None
     assert good.query("vector(0) / vector(0)") is None  # NaN
     assert good.query("vector(2) * 3") == 6
+
+
+def test_fractional_timeouts_are_accepted_by_prometheus(prometheus: Prometheus) -> None:
+    assert PrometheusSource(prometheus.url, timeout_s=2.5).query("vector(1)") == 1
+
+
+def test_a_silent_server_times_out_as_unavailable() -> None:
+    with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(MetricsUnavailable, match=r"did not answer within 0\.5s"):
+            PrometheusSource(f"http://127.0.0.1:{port}", timeout_s=0.5, bearer_token=TOKEN).query("up")

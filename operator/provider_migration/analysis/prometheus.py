@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
@@ -43,10 +44,10 @@ class PrometheusSource:
     def query(self, promql: str) -> float | None:
         try:
             # Prometheus' own `timeout` parameter stops the evaluation server-side as well.
-            result = self._client.custom_query(promql, params={"timeout": f"{self.timeout_s:g}s"})
-        except requests.Timeout:
-            raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
-        except requests.RequestException as e:  # connection refused, DNS, TLS, invalid JSON
+            result = self._client.custom_query(promql, params={"timeout": f"{self.timeout_s:g}"})
+        except requests.RequestException as e:  # connection refused, DNS, TLS, timeout, invalid JSON
+            if _timed_out(e):
+                raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
             raise self._unavailable(f"is unreachable: {_short(e)}") from None
         except PrometheusApiClientException as e:
             match = _STATUS.search(str(e))
@@ -86,6 +87,15 @@ def _number(raw: Any) -> float | None:
     except (TypeError, ValueError):
         raise QueryFailed(f"the query returned a non-number {str(raw)[:40]!r}") from None
     return None if math.isnan(value) else value
+
+
+def _timed_out(e: requests.RequestException) -> bool:
+    # Without retries urllib3 wraps a read timeout in MaxRetryError, which requests turns into ConnectionError.
+    reason = getattr(e.args[0], "reason", None) if e.args else None
+    # NewConnectionError (refused) subclasses ConnectTimeoutError for historical reasons: not a timeout.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(e, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
 def _short(e: BaseException) -> str:
