@@ -1,0 +1,204 @@
+"""The chart's RBAC installed for real (`helm install` on the local API server, RBAC authorization on) and
+exercised with a token of the chart's ServiceAccount from the TokenRequest API (`kubectl create token`):
+every verb the operator needs is allowed where it should be, and the identity is refused (403) what it has
+no business doing: listing Secrets, reading a Secret outside its namespaces, deleting a ConfigMap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from helm_chart import CHART, OPERATOR_NEEDS, run_helm
+from provider_migration.devenv import ControlPlane, ExistingCluster, api_client
+
+pytestmark = pytest.mark.e2e
+
+Cluster = ControlPlane | ExistingCluster
+
+
+@dataclass
+class Release:
+    """A chart installed for real, and a kubeconfig holding only its ServiceAccount's token."""
+
+    name: str
+    namespace: str
+    service_account: str
+    kubeconfig: Path
+    watched: list[str]
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", f"--kubeconfig={self.kubeconfig}", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def can_i(self, verb: str, group: str, resource: str, namespace: str | None, name: str = "") -> bool:
+        """A SelfSubjectAccessReview, as `kubectl auth can-i` sends, but with the API group explicit: kubectl
+        drops the group of a kind whose CRD is not installed (HTTPRoute, AIGatewayRoute here) and asks about
+        a resource that does not exist."""
+        plural, _, subresource = resource.partition("/")
+        review = client.AuthorizationV1Api(self.api).create_self_subject_access_review(
+            client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    verb=verb, group=group, resource=plural, subresource=subresource or None,
+                    namespace=namespace, name=name or None))))
+        return bool(review.status.allowed)
+
+    @cached_property
+    def api(self) -> client.ApiClient:
+        return api_client(self.kubeconfig)
+
+
+def _make_namespace(kube: client.ApiClient, name: str) -> str:
+    client.CoreV1Api(kube).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"pmo-test": "e2e"})))
+    return name
+
+
+@pytest.fixture
+def install(control_plane: Cluster, kube: client.ApiClient, namespace: str,
+            tmp_path: Path) -> Iterator[Callable[..., Release]]:
+    """install(values, watched=N) -> Release: `helm install` into a fresh namespace, plus a token kubeconfig."""
+    installed: list[str] = []
+    extra_namespaces: list[str] = []
+
+    def _install(values: dict[str, Any], watched: int = 0) -> Release:
+        release = f"rbac-{secrets.token_hex(3)}"
+        names = [_make_namespace(kube, f"{namespace[:50]}-{release[-6:]}-w{i}") for i in range(watched)]
+        extra_namespaces.extend(names)
+        if watched:
+            values = {**values, "watchNamespaces": names}
+        result = run_helm("install", release, str(CHART), "--namespace", namespace,
+                          f"--kubeconfig={control_plane.kubeconfig}", values=values)
+        assert result.returncode == 0, result.stderr
+        installed.append(release)
+        service_account = f"{release}-provider-migration-operator"
+        token = subprocess.run(
+            ["kubectl", f"--kubeconfig={control_plane.kubeconfig}", "create", "token", service_account,
+             f"--namespace={namespace}", "--duration=1h"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.strip()
+        kubeconfig = control_plane.kubeconfig_for_token(token, tmp_path / f"{release}.kubeconfig")
+        return Release(release, namespace, service_account, kubeconfig, names)
+
+    yield _install
+    for release in installed:
+        run_helm("uninstall", release, "--namespace", namespace, f"--kubeconfig={control_plane.kubeconfig}")
+    for name in extra_namespaces:
+        with contextlib.suppress(client.ApiException):
+            client.CoreV1Api(kube).delete_namespace(name)
+
+
+def _status_of(call: Callable[[], Any]) -> int:
+    try:
+        call()
+    except client.ApiException as e:
+        return int(e.status)
+    return 200
+
+
+def _seed(kube: client.ApiClient, namespace: str) -> None:
+    """A Secret and a ConfigMap the operator could be asked about."""
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="openai-api-key"), string_data={"api-key": "sk-rbac-test"}))
+    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="llm-gateway"), data={"config.yaml": "model_list: []\n"}))
+
+
+def test_the_token_authenticates_as_the_charts_service_account(install: Callable[..., Release]) -> None:
+    release = install({})
+    who = json.loads(release.kubectl("auth", "whoami", "-o", "json").stdout)
+    assert who["status"]["userInfo"]["username"] == (
+        f"system:serviceaccount:{release.namespace}:{release.service_account}")
+
+
+def test_namespaced_mode_allows_every_operator_verb_in_watched_namespaces_only(
+    install: Callable[..., Release], kube: client.ApiClient, namespace: str
+) -> None:
+    release = install({"rbac": {"scope": "namespaced"}}, watched=2)
+    for ns in release.watched:
+        for group, resource, verbs in OPERATOR_NEEDS:
+            for verb in verbs:
+                assert release.can_i(verb, group, resource, ns), f"{verb} {resource} in {ns}"
+    # The release's own namespace is not watched: nothing there, and nothing cluster-wide.
+    for group, resource, verbs in OPERATOR_NEEDS:
+        for verb in verbs:
+            assert not release.can_i(verb, group, resource, namespace), f"{verb} {resource} in {namespace}"
+    assert not release.can_i("list", "migrations.llmops.dev", "providermigrations", None)
+
+
+def test_namespaced_mode_refuses_secrets_it_has_no_business_reading(
+    install: Callable[..., Release], kube: client.ApiClient, namespace: str
+) -> None:
+    release = install({"rbac": {"scope": "namespaced"}}, watched=1)
+    watched = release.watched[0]
+    _seed(kube, watched)
+    _seed(kube, namespace)  # same names, in a namespace the operator does not watch
+    core = client.CoreV1Api(release.api)
+    # Reading a Secret named in a spec, in a watched namespace: allowed (the positive control).
+    assert _status_of(lambda: core.read_namespaced_secret("openai-api-key", watched)) == 200
+    assert _status_of(lambda: core.read_namespaced_secret("openai-api-key", namespace)) == 403
+    assert _status_of(lambda: core.list_namespaced_secret(watched)) == 403
+    assert _status_of(lambda: core.list_secret_for_all_namespaces()) == 403
+    assert _status_of(lambda: core.delete_namespaced_config_map("llm-gateway", watched)) == 403
+    assert _status_of(lambda: core.delete_namespaced_secret("openai-api-key", watched)) == 403
+    assert client.CoreV1Api(kube).read_namespaced_config_map("llm-gateway", watched).data
+    # kubectl's view of the same identity agrees.
+    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={watched}").stdout.strip() == "yes"
+    assert release.kubectl("auth", "can-i", "list", "secrets", f"-n={watched}").stdout.strip() == "no"
+    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={namespace}").stdout.strip() == "no"
+
+
+def test_cluster_mode_allows_every_operator_verb_in_any_namespace_and_refuses_the_rest(
+    install: Callable[..., Release], kube: client.ApiClient, namespace: str
+) -> None:
+    release = install({})
+    other = _make_namespace(kube, f"{namespace[:55]}-other")
+    try:
+        _seed(kube, other)
+        for group, resource, verbs in OPERATOR_NEEDS:
+            for verb in verbs:
+                assert release.can_i(verb, group, resource, other), f"{verb} {resource}"
+        core = client.CoreV1Api(release.api)
+        assert _status_of(lambda: core.list_secret_for_all_namespaces()) == 403
+        assert _status_of(lambda: core.list_namespaced_secret(other)) == 403
+        assert _status_of(lambda: core.delete_namespaced_config_map("llm-gateway", other)) == 403
+        assert not release.can_i("watch", "", "secrets", other)
+        assert not release.can_i("update", "", "secrets", other)
+        assert not release.can_i("delete", "migrations.llmops.dev", "providermigrations", other)
+        assert not release.can_i("create", "migrations.llmops.dev", "providermigrations", other)
+        assert not release.can_i("list", "", "namespaces", None)
+        assert not release.can_i("create", "rbac.authorization.k8s.io", "clusterroles", None)
+    finally:
+        client.CoreV1Api(kube).delete_namespace(other)
+
+
+def test_ha_mode_may_write_only_its_own_peering_object(install: Callable[..., Release]) -> None:
+    cluster = install({"ha": {"enabled": True}})
+    peering = cluster.service_account  # both default to the release's full name
+    for verb in ("list", "watch"):
+        assert cluster.can_i(verb, "kopf.dev", "clusterkopfpeerings", None)
+    for verb in ("get", "patch"):
+        assert cluster.can_i(verb, "kopf.dev", "clusterkopfpeerings", None, name=peering)
+        assert not cluster.can_i(verb, "kopf.dev", "clusterkopfpeerings", None, name="default")
+    # kopf's keep-alive is a merge patch of the peering object's status (no status subresource).
+    patched = cluster.kubectl("patch", "clusterkopfpeerings.kopf.dev", peering, "--type=merge",
+                              "-p", '{"status": {"rbac-test": null}}')
+    assert patched.returncode == 0, patched.stderr
+    assert "Forbidden" in cluster.kubectl("delete", "clusterkopfpeerings.kopf.dev", peering).stderr
+
+    namespaced = install({"ha": {"enabled": True}, "rbac": {"scope": "namespaced"}}, watched=1)
+    ns = namespaced.watched[0]
+    assert namespaced.can_i("patch", "kopf.dev", "kopfpeerings", ns, name=namespaced.service_account)
+    assert not namespaced.can_i("patch", "kopf.dev", "kopfpeerings", ns, name="default")
+    assert not namespaced.can_i("list", "kopf.dev", "clusterkopfpeerings", None)
