@@ -183,9 +183,8 @@ def test_missing_secret_blocks_without_touching_the_route_and_resumes_when_it_ap
         assert not any(isinstance(a, SetWeights | ProjectCredentials) for a in decision.actions)
     assert world.status.phase == Phase.BLOCKED and world.status.reason == "SecretNotFound"
     assert "anthropic-key" in (world.status.message or "")
-    assert any(
-        e.reason == "SecretNotFound" and e.type == "Warning" for e in world.actions_log if isinstance(e, PostEvent)
-    )
+    blocked = [e for e in world.actions_log if isinstance(e, PostEvent) and e.reason == "Blocked"]
+    assert len(blocked) == 1 and blocked[0].type == "Warning" and "anthropic-key" in blocked[0].message
     world.secrets = SecretsState(source_checksum="s", target_checksum="t")
     run_until(world, Phase.SUCCEEDED)
 

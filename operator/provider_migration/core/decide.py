@@ -82,9 +82,31 @@ def _analysis_due(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, 
     return since is None or (now - since).total_seconds() >= interval
 
 
-def decide(
-    spec: ProviderMigrationSpec, status: ProviderMigrationStatus, obs: Observations, now: datetime
-) -> Decision:
+def reject_spec(status: ProviderMigrationStatus, problem: str, generation: int, now: datetime) -> Decision:
+    """A spec the models refuse (e.g. written before a CEL rule existed): Failed, nothing touched."""
+    st = status.model_copy(deep=True)
+    message = f"Invalid spec: {problem}"[:4096]
+    events: list[Action] = []
+    if st.phase != Phase.FAILED or st.reason != "InvalidSpec" or st.message != message:
+        st.phase, st.reason, st.message = Phase.FAILED, "InvalidSpec", message
+        st.history.append(
+            HistoryEntry(
+                time=now,
+                phase=st.phase,
+                step=st.current_step,
+                weight=st.current_weight,
+                reason="InvalidSpec",
+                message=message,
+            )
+        )
+        del st.history[:-HISTORY_LIMIT]
+        events.append(PostEvent("Warning", "InvalidSpec", message))
+    st.observed_generation = generation
+    st.conditions = conditions_for(st, generation, now)
+    return Decision(actions=events, status=st, requeue_after=None)
+
+
+def decide(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, obs: Observations, now: datetime) -> Decision:
     machine = _Machine(spec, status.model_copy(deep=True), obs, now)
     machine.run()
     return machine.result(status)
@@ -220,7 +242,7 @@ class _Machine:
         if blocker is not None:
             reason, message = blocker
             # No routing change while blocked: the current split stays as it is.
-            self.transition(Phase.BLOCKED, reason, message, warning=True)
+            self.transition(Phase.BLOCKED, "Blocked", message, warning=True, status_reason=reason)
             self.requeue(ACTIVE_WAIT)
             return
         if st.phase == Phase.BLOCKED:
@@ -238,6 +260,9 @@ class _Machine:
 
     def terminal(self) -> None:
         st = self.st
+        if st.phase == Phase.FAILED and st.reason == "InvalidSpec":  # decide() only ever sees a valid spec
+            self.restart("The spec is valid again: starting from the first step")
+            return
         if st.phase in (Phase.ROLLED_BACK, Phase.FAILED) and self.new_command("retry") is not None:
             self.restart("Retry requested: starting again from the first step")
             return
@@ -322,7 +347,7 @@ class _Machine:
             st.inconclusives += 1
             if st.inconclusives >= limits.inconclusive_limit and st.phase != Phase.PAUSED:
                 msg = f"{st.inconclusives} inconclusive analyses in a row (no data or Prometheus unreachable)"
-                self.transition(Phase.PAUSED, "AnalysisInconclusive", msg, warning=True)
+                self.transition(Phase.PAUSED, "Paused", msg, warning=True, status_reason="AnalysisInconclusive")
         else:
             st.inconclusives = 0
         return False
@@ -389,7 +414,8 @@ class _Machine:
                 return
             st.evaluation = self.obs.evaluation
         if st.evaluation.verdict != "Pass":
-            self.transition(Phase.BLOCKED, "EvaluationFailed", st.evaluation.message or "evaluation failed", True)
+            message = st.evaluation.message or "evaluation failed"
+            self.transition(Phase.BLOCKED, "Blocked", message, warning=True, status_reason="EvaluationFailed")
             return
         self.event("EvaluationPassed", st.evaluation.message or "the target passed the golden-set evaluation")
         self.advance()
@@ -397,7 +423,7 @@ class _Machine:
     def progressing(self) -> None:
         st = self.st
         if self.spec.paused:
-            self.transition(Phase.PAUSED, "PausedBySpec", "spec.paused is true")
+            self.transition(Phase.PAUSED, "Paused", "spec.paused is true", status_reason="PausedBySpec")
             self.hold(traffic_at(self.steps, st.current_step))
             return
         promoted = self.new_command("promote")

@@ -1,0 +1,45 @@
+"""What the controller needs from the outside world, as small interfaces bound per migration.
+
+Production wiring lives in `wiring.py`; tests may wire other implementations (never of the API server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.api.status import AnalysisStatus, EvaluationStatus, ProviderMigrationStatus
+from provider_migration.core.observations import BaselineObservation
+from provider_migration.credentials.base import CredentialManager
+from provider_migration.routing.base import RouteAdapter
+
+
+class MigrationStore(Protocol):
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def write_status(self, namespace: str, name: str, resource_version: str, status: dict[str, Any]) -> bool:
+        """Compare-and-swap on resourceVersion; False when someone else wrote first."""
+        ...
+
+
+class AnalysisPort(Protocol):
+    def baseline(self, namespace: str, spec: ProviderMigrationSpec, now: datetime) -> BaselineObservation: ...
+
+    def analyze(
+        self, namespace: str, spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime
+    ) -> AnalysisStatus: ...
+
+
+class EvaluationPort(Protocol):
+    def evaluate(self, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime) -> EvaluationStatus: ...
+
+
+@dataclass
+class Ports:
+    migrations: MigrationStore
+    routes: Callable[[str, ProviderMigrationSpec], RouteAdapter]
+    credentials: Callable[[str, ProviderMigrationSpec], CredentialManager]
+    analysis: AnalysisPort
+    evaluation: EvaluationPort

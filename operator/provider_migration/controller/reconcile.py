@@ -1,0 +1,136 @@
+"""One tick for one migration: read, observe, decide, act, write status. Synchronous: runs in a worker thread.
+
+Order matters for crash safety: routing and credential actions first (idempotent), then the status with a
+compare-and-swap, then Events (only once the decision is recorded, so a lost write never duplicates them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from provider_migration.api import constants as c
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.api.status import AnalysisStatus, ProviderMigrationStatus
+from provider_migration.core.actions import (
+    Action,
+    DecommissionSourceCredentials,
+    PostEvent,
+    ProjectCredentials,
+    RemoveSourceFromRoute,
+    SetWeights,
+)
+from provider_migration.core.decide import Decision, decide, needs, reject_spec
+from provider_migration.core.observations import Observations
+from provider_migration.routing.errors import RouteError
+
+from .ports import Ports
+
+log = logging.getLogger(__name__)
+
+# Given (namespace, spec, own name): the other active migration driving the same route and model, if any.
+RouteClaims = Callable[[str, ProviderMigrationSpec, str], str | None]
+
+
+@dataclass
+class TickResult:
+    body: dict[str, Any]  # the object as read, for posting Events about it
+    status: ProviderMigrationStatus
+    requeue_after: float | None
+    events: list[PostEvent] = field(default_factory=list)
+    analysis: AnalysisStatus | None = None  # the analysis run in this tick, if any
+    wrote: bool = False
+    conflict: bool = False
+
+
+class ActionFailed(Exception):
+    """An action could not be applied. The message names the action and the API status, never a value."""
+
+
+def commands_of(body: dict[str, Any]) -> dict[str, str]:
+    annotations = body.get("metadata", {}).get("annotations") or {}
+    return {
+        cmd: str(annotations[c.command_annotation(cmd)])
+        for cmd in c.COMMANDS
+        if c.command_annotation(cmd) in annotations
+    }
+
+
+def parse_status(raw: dict[str, Any] | None) -> ProviderMigrationStatus:
+    return ProviderMigrationStatus.model_validate(raw or {})
+
+
+def reconcile(
+    ports: Ports, namespace: str, name: str, claims: RouteClaims, now: datetime | None = None
+) -> TickResult | None:
+    """None when the migration no longer exists."""
+    now = now or datetime.now(UTC)
+    body = ports.migrations.get(namespace, name)
+    if body is None:
+        return None
+    generation = int(body["metadata"].get("generation", 1))
+    status = parse_status(body.get("status"))
+    try:
+        spec = ProviderMigrationSpec.model_validate(body.get("spec") or {})
+    except ValidationError as e:
+        problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+        return _finish(ports, body, status, reject_spec(status, problem, generation, now))
+
+    route = ports.routes(namespace, spec)
+    creds = ports.credentials(namespace, spec)
+    want = needs(spec, status, now)
+    obs = Observations(
+        generation=generation,
+        route=route.read(),
+        secrets=creds.read(),
+        commands=commands_of(body),
+        route_in_use_by=claims(namespace, spec, name),
+        analysis=ports.analysis.analyze(namespace, spec, status, now) if want.analysis else None,
+        baseline=ports.analysis.baseline(namespace, spec, now) if want.baseline else None,
+        evaluation=ports.evaluation.evaluate(namespace, name, spec, now) if want.evaluation else None,
+    )
+    decision = decide(spec, status, obs, now)
+    for action in decision.actions:
+        if not isinstance(action, PostEvent):
+            _execute(action, route, creds)
+    result = _finish(ports, body, status, decision)
+    result.analysis = obs.analysis
+    return result
+
+
+def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, decision: Decision) -> TickResult:
+    events = [a for a in decision.actions if isinstance(a, PostEvent)]
+    result = TickResult(body=body, status=decision.status, requeue_after=decision.requeue_after)
+    if decision.status == before and body.get("status"):
+        result.events = events
+        return result  # nothing changed: no write (an idle migration costs one GET per tick)
+    meta = body["metadata"]
+    if ports.migrations.write_status(
+        meta["namespace"], meta["name"], meta["resourceVersion"], decision.status.to_wire()
+    ):
+        result.wrote, result.events = True, events
+    else:
+        result.conflict, result.requeue_after = True, 0.5  # someone wrote first: decide again on fresh data
+    return result
+
+
+def _execute(action: Action, route: Any, creds: Any) -> None:
+    try:
+        if isinstance(action, SetWeights):
+            route.apply_weights(action.source, action.target, action.mirror)
+        elif isinstance(action, ProjectCredentials):
+            creds.project_target()
+        elif isinstance(action, DecommissionSourceCredentials):
+            creds.decommission_source()
+        elif isinstance(action, RemoveSourceFromRoute):
+            route.remove_source()
+    except Exception as e:
+        # Exception text may carry API response bodies (a Secret's data, say): report its type and status only.
+        status = getattr(e, "status", None)
+        detail = str(e) if isinstance(e, RouteError) else f"HTTP {status}" if status else type(e).__name__
+        raise ActionFailed(f"{type(action).__name__} failed: {detail}") from None

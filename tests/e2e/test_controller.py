@@ -1,0 +1,163 @@
+"""The operator (`pmo run`, a real process) driving migrations on the real API server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+from operator_support import (
+    CRD_FILE,
+    SOURCE_KEY,
+    TARGET_KEY,
+    OperatorProcess,
+    WeightRecorder,
+    annotate,
+    create_litellm_world,
+    event_reasons,
+    events_text,
+    get_migration,
+    migration,
+    phase_of,
+    target_weight_in,
+    wait_for,
+)
+
+from provider_migration.api import constants as c
+
+
+@pytest.fixture(scope="module")
+def product_crd(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("apply", "--server-side", f"--field-manager={c.FIELD_MANAGER}", "-f", str(CRD_FILE))
+    kubectl("wait", "--for=condition=Established", f"crd/{c.CRD_NAME}", "--timeout=30s")
+
+
+@pytest.fixture
+def operator(control_plane, namespace: str, tmp_path: Path, product_crd: None) -> Iterator[OperatorProcess]:  # type: ignore[no-untyped-def]
+    proc = OperatorProcess(str(control_plane.kubeconfig), namespace, tmp_path)
+    proc.start()
+    yield proc
+    proc.stop()
+    print("---- operator log (tail) ----\n" + "\n".join(proc.log().splitlines()[-80:]))  # shown on failure
+
+
+def create(kube: client.ApiClient, namespace: str, body: dict) -> None:  # type: ignore[type-arg]
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, body)
+
+
+def gateway_keys(kube: client.ApiClient, namespace: str) -> dict[str, str]:
+    secret = client.CoreV1Api(kube).read_namespaced_secret("llm-gateway-keys", namespace)
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def config_of(kube: client.ApiClient, namespace: str) -> str:
+    return str(client.CoreV1Api(kube).read_namespaced_config_map("llm-gateway", namespace).data["config.yaml"])
+
+
+def assert_no_secret_values(*texts: str) -> None:
+    for text in texts:
+        assert SOURCE_KEY not in text and TARGET_KEY not in text, "a secret value leaked"
+
+
+def test_phased_migration_walks_10_50_100_and_cleans_up(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace)
+    with WeightRecorder(kube, namespace) as recorder:
+        create(kube, namespace, migration("to-claude"))
+        wait_for(lambda: phase_of(kube, namespace, "to-claude") == "Succeeded", 90, "Succeeded")
+    assert recorder.weights == [0, 10, 50, 100]
+    body = get_migration(kube, namespace, "to-claude")
+    status = body["status"]
+    advanced = [(h["step"], h["weight"]) for h in status["history"] if h["reason"] == "StepAdvanced"]
+    assert advanced == [(0, 10), (1, 50), (2, 100)]
+    assert status["observedGeneration"] == body["metadata"]["generation"]
+    assert {cond["type"]: cond["status"] for cond in status["conditions"]} == {
+        "Ready": "True",
+        "Progressing": "False",
+        "Degraded": "False",
+    }
+    config = config_of(kube, namespace)
+    assert "openai-gpt-4o" not in config, "the source entry is removed after stabilisation"
+    assert target_weight_in(config) == 100 and "text-embedding-3-small" in config, "other entries untouched"
+    keys = gateway_keys(kube, namespace)
+    assert "OPENAI_API_KEY" not in keys and keys["ANTHROPIC_API_KEY"] == TARGET_KEY
+    user_secret = client.CoreV1Api(kube).read_namespaced_secret("openai-api-key", namespace)
+    assert base64.b64decode(user_secret.data["api-key"]).decode() == SOURCE_KEY, "the user's own Secret is kept"
+    deployment = client.AppsV1Api(kube).read_namespaced_deployment("litellm", namespace)
+    assert c.CONFIG_HASH_ANNOTATION in (deployment.spec.template.metadata.annotations or {}), "LiteLLM was rolled"
+    reasons = event_reasons(kube, namespace)
+    for reason in ("CredentialsProjected", "StepAdvanced", "Stabilizing", "CredentialsDecommissioned", "Succeeded"):
+        assert reason in reasons
+    assert_no_secret_values(operator.log(), events_text(kube, namespace), json.dumps(status))
+
+
+def test_abort_at_50_puts_all_traffic_back_on_the_source(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace)
+    steps = [{"weight": 10, "pause": "1s"}, {"weight": 50, "pause": "10m"}, {"weight": 100}]
+    create(kube, namespace, migration("abort-me", strategy={"steps": steps}))
+    wait_for(lambda: target_weight_in(config_of(kube, namespace)) == 50, 60, "target weight 50")
+    annotate(kube, namespace, "abort-me", "abort", "req-1")
+    started = time.monotonic()
+    wait_for(lambda: target_weight_in(config_of(kube, namespace)) == 0, 10, "target weight 0")
+    elapsed = time.monotonic() - started
+    wait_for(lambda: phase_of(kube, namespace, "abort-me") == "RolledBack", 15, "RolledBack")
+    status = get_migration(kube, namespace, "abort-me")["status"]
+    assert status["reason"] == "Aborted" and status["handledCommands"]["abort"] == "req-1"
+    assert elapsed < 5, f"abort took {elapsed:.1f}s to reach the route"
+    assert "RolledBack" in event_reasons(kube, namespace)
+    assert "OPENAI_API_KEY" in gateway_keys(kube, namespace), "a rollback never removes what the source needs"
+
+
+def test_approval_gate_waits_for_approve(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace)
+    create(kube, namespace, migration("gated", strategy={"steps": [{"weight": 10}, {"approval": {}}, {"weight": 100}]}))
+    wait_for(lambda: phase_of(kube, namespace, "gated") == "AwaitingApproval", 60, "AwaitingApproval")
+    time.sleep(3)
+    assert phase_of(kube, namespace, "gated") == "AwaitingApproval"
+    assert target_weight_in(config_of(kube, namespace)) == 10
+    annotate(kube, namespace, "gated", "approve", "ok-1")
+    wait_for(lambda: phase_of(kube, namespace, "gated") == "Succeeded", 60, "Succeeded")
+    assert "Approved" in event_reasons(kube, namespace)
+
+
+def test_sigkill_during_a_pause_and_a_step_change_neither_repeats_nor_skips(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace)
+    steps = [
+        {"weight": 10, "pause": "4s"},
+        {"weight": 30, "pause": "2s"},
+        {"weight": 50, "pause": "2s"},
+        {"weight": 100},
+    ]
+    with WeightRecorder(kube, namespace) as recorder:
+        create(kube, namespace, migration("crashy", strategy={"steps": steps}))
+        wait_for(lambda: recorder.weights[-1:] == [10], 60, "step 10")
+        time.sleep(1.5)
+        operator.kill()  # mid-pause
+        time.sleep(1)
+        operator.start()
+        wait_for(lambda: recorder.weights[-1:] == [30], 60, "step 30")
+        operator.kill()  # right at a step change: routing written, status maybe not
+        operator.start()
+        wait_for(lambda: phase_of(kube, namespace, "crashy") == "Succeeded", 90, "Succeeded")
+    assert recorder.weights == [0, 10, 30, 50, 100]
+    history = get_migration(kube, namespace, "crashy")["status"]["history"]
+    advanced = [h["step"] for h in history if h["reason"] == "StepAdvanced"]
+    assert advanced == [0, 1, 2, 3], f"steps repeated or skipped: {advanced}"
+    assert operator.starts == 3
+
+
+def test_missing_target_secret_blocks_without_touching_the_route(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace, with_target_secret=False)
+    before = client.CoreV1Api(kube).read_namespaced_config_map("llm-gateway", namespace).metadata.resource_version
+    create(kube, namespace, migration("no-key"))
+    wait_for(lambda: phase_of(kube, namespace, "no-key") == "Blocked", 30, "Blocked")
+    status = get_migration(kube, namespace, "no-key")["status"]
+    assert status["reason"] == "SecretNotFound" and "anthropic-api-key" in status["message"]
+    time.sleep(2)
+    after = client.CoreV1Api(kube).read_namespaced_config_map("llm-gateway", namespace).metadata.resource_version
+    assert after == before, "a blocked migration must not touch the route"
+    assert "Blocked" in event_reasons(kube, namespace)
+    assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace)
