@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from provider_migration.api.status import AnalysisStatus, CriterionResult, Phase, ProviderMigrationStatus
+from provider_migration.analysis import overall_verdict
+from provider_migration.api.status import (
+    AnalysisStatus,
+    BaselineStatus,
+    CriterionResult,
+    Phase,
+    ProviderMigrationStatus,
+)
 from provider_migration.controller import metrics as module
 from provider_migration.controller.metrics import OperatorMetrics
 
@@ -27,19 +34,69 @@ def test_status_sets_weight_and_exactly_one_current_phase() -> None:
     assert set(phases.values()) == {0}
 
 
-def test_analysis_counts_criteria_and_runs_by_verdict() -> None:
+def analysis_at(minute: int, *results: CriterionResult) -> AnalysisStatus:
+    time = datetime(2026, 11, 26, 12, minute, tzinfo=UTC)
+    return AnalysisStatus(time=time, verdict=overall_verdict(results), criteria=list(results))
+
+
+def test_analysis_counts_criteria_and_runs_by_verdict_once_per_analysis() -> None:
     m, reg = fresh()
-    analysis = AnalysisStatus(
-        time=datetime(2026, 11, 26, tzinfo=UTC),
-        verdict="Fail",
-        criteria=[CriterionResult(name="errorRate", verdict="Fail"), CriterionResult(name="cost", verdict="Pass")],
+    first = analysis_at(
+        0,
+        CriterionResult(name="errorRate", verdict="Fail", value=0.2),
+        CriterionResult(name="cost", verdict="Pass", value=0.01),
     )
-    m.record_analysis("support", "bot", analysis)
-    m.record_analysis("support", "bot", analysis)
+    m.record_analysis("support", "bot", first)
+    m.record_analysis("support", "bot", first)  # the same analysis again: not counted twice
+    m.record_analysis("support", "bot", analysis_at(1, CriterionResult(name="errorRate", verdict="Fail", value=0.3)))
     base = {"namespace": "support", "name": "bot"}
     assert reg.get_sample_value("pmo_analysis_total", {**base, "criterion": "errorRate", "verdict": "Fail"}) == 2
-    assert reg.get_sample_value("pmo_analysis_total", {**base, "criterion": "cost", "verdict": "Pass"}) == 2
+    assert reg.get_sample_value("pmo_analysis_total", {**base, "criterion": "cost", "verdict": "Pass"}) == 1
     assert reg.get_sample_value("pmo_analysis_runs_total", {**base, "verdict": "Fail"}) == 2
+
+
+def test_analysis_values_follow_the_last_analysis_and_vanish_without_a_value() -> None:
+    m, reg = fresh()
+    base = {"namespace": "support", "name": "bot"}
+    m.record_analysis(
+        "support",
+        "bot",
+        analysis_at(
+            0,
+            CriterionResult(name="errorRate", verdict="Pass", value=0.01),
+            CriterionResult(name="latencyP95", verdict="Pass", value=1.3),
+        ),
+    )
+    assert reg.get_sample_value("pmo_analysis_value", {**base, "criterion": "latencyP95"}) == 1.3
+    m.record_analysis(
+        "support",
+        "bot",
+        analysis_at(
+            1,
+            CriterionResult(name="errorRate", verdict="Fail", value=0.2),
+            CriterionResult(name="latencyP95", verdict="Inconclusive"),
+        ),
+    )
+    assert reg.get_sample_value("pmo_analysis_value", {**base, "criterion": "errorRate"}) == 0.2
+    assert reg.get_sample_value("pmo_analysis_value", {**base, "criterion": "latencyP95"}) is None
+
+
+def test_status_records_baseline_error_rate_and_its_last_analysis() -> None:
+    m, reg = fresh()
+    base = {"namespace": "support", "name": "bot"}
+    status = ProviderMigrationStatus(
+        phase=Phase.STABILIZING,
+        current_weight=100,
+        baseline=BaselineStatus(error_rate=0.02),
+        last_analysis=analysis_at(0, CriterionResult(name="errorRate", verdict="Pass", value=0.03)),
+    )
+    for _ in range(3):  # the controller records status after every tick
+        m.record_status("support", "bot", status)
+    assert reg.get_sample_value("pmo_baseline_error_rate", base) == 0.02
+    assert reg.get_sample_value("pmo_analysis_value", {**base, "criterion": "errorRate"}) == 0.03
+    assert reg.get_sample_value("pmo_analysis_runs_total", {**base, "verdict": "Pass"}) == 1
+    m.record_status("support", "bot", status.model_copy(update={"baseline": None}))
+    assert reg.get_sample_value("pmo_baseline_error_rate", base) is None
 
 
 def test_rollbacks_by_short_reason() -> None:

@@ -7,9 +7,11 @@ from a Secret. `forget` drops a deleted migration's series.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -40,6 +42,17 @@ class OperatorMetrics:
             [*migration, "criterion", "verdict"],
             registry=registry,
         )
+        self.analysis_value = Gauge(
+            "pmo_analysis_value",
+            "Last measured value per criterion, as in status.lastAnalysis (errorRate: fraction, latencyP95: "
+            "ratio to the baseline, cost: fraction over forecast, quality: fraction below the baseline); "
+            "absent while the criterion has no value",
+            [*migration, "criterion"],
+            registry=registry,
+        )
+        self.baseline_error_rate = Gauge(
+            "pmo_baseline_error_rate", "Error rate of the source in the captured baseline", migration, registry=registry
+        )
         self.analysis_runs = Counter(
             "pmo_analysis_runs_total", "Analyses by overall verdict", [*migration, "verdict"], registry=registry
         )
@@ -61,16 +74,36 @@ class OperatorMetrics:
         self.last_tick = Gauge(
             "pmo_last_tick_timestamp_seconds", "Unix time the last reconcile tick ended", registry=registry
         )
+        self._counted: dict[tuple[str, str], datetime] = {}
 
     def record_status(self, namespace: str, name: str, status: ProviderMigrationStatus) -> None:
+        """Everything status tells: weight, phase, baseline error rate and the last analysis (counted once)."""
         self.target_weight.labels(namespace, name).set(status.current_weight)
         for phase in Phase:
             self.phase.labels(namespace, name, phase.value).set(1 if phase == status.phase else 0)
+        baseline = status.baseline.error_rate if status.baseline else None
+        if baseline is None:
+            _remove(self.baseline_error_rate, namespace, name)
+        else:
+            self.baseline_error_rate.labels(namespace, name).set(baseline)
+        if status.last_analysis is not None:
+            self.record_analysis(namespace, name, status.last_analysis)
 
     def record_analysis(self, namespace: str, name: str, analysis: AnalysisStatus) -> None:
+        """Idempotent per analysis (keyed by its time), so calling it on every status write counts it once."""
+        if self._counted.get((namespace, name)) == analysis.time:
+            return
+        self._counted[(namespace, name)] = analysis.time
         for result in analysis.criteria:
             self.analyses.labels(namespace, name, result.name, result.verdict).inc()
         self.analysis_runs.labels(namespace, name, analysis.verdict).inc()
+        # A stale value must not keep an alert firing: criteria without a value now lose their series.
+        valued = {r.name: r.value for r in analysis.criteria if r.value is not None}
+        for labels in _label_sets(self.analysis_value):
+            if labels[:2] == (namespace, name) and labels[2] not in valued:
+                self.analysis_value.remove(*labels)
+        for criterion, value in valued.items():
+            self.analysis_value.labels(namespace, name, criterion).set(value)
 
     def record_rollback(self, namespace: str, name: str, reason: str) -> None:
         self.rollbacks.labels(namespace, name, (reason or "Unknown")[:REASON_LIMIT]).inc()
@@ -98,13 +131,21 @@ class OperatorMetrics:
             self.target_weight,
             self.phase,
             self.analyses,
+            self.analysis_value,
             self.analysis_runs,
+            self.baseline_error_rate,
             self.rollbacks,
             self.reconcile_errors,
         ):
             for labels in _label_sets(metric):
                 if labels[:2] == (namespace, name):
                     metric.remove(*labels)
+        self._counted.pop((namespace, name), None)
+
+
+def _remove(metric: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)
 
 
 def _label_sets(metric: Gauge | Counter) -> list[tuple[str, ...]]:
