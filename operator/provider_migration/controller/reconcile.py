@@ -76,7 +76,7 @@ def reconcile(
     generation = int(body["metadata"].get("generation", 1))
     status = parse_status(body.get("status"))
     try:
-        spec = ProviderMigrationSpec.model_validate(body.get("spec") or {})
+        spec = ProviderMigrationSpec.from_wire(body.get("spec") or {})
     except ValidationError as e:
         problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
         return _finish(ports, body, status, reject_spec(status, problem, generation, now))

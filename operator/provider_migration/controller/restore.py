@@ -21,7 +21,7 @@ def restore_source(ports: Ports, namespace: str, spec: dict[str, Any], status: d
     if phase in TERMINAL_PHASES or phase in (None, Phase.PENDING):
         return False
     try:
-        parsed = ProviderMigrationSpec.model_validate(spec)
+        parsed = ProviderMigrationSpec.from_wire(spec)
     except ValidationError:
         return False
     route = ports.routes(namespace, parsed)
