@@ -37,4 +37,4 @@ USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["pmo", "run"]
 # The chart replaces these with its own flags (namespaces, peering, ports).
-CMD ["--standalone", "--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz", "--metrics-port=9090"]
+CMD ["--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz", "--metrics-port=9090"]

@@ -64,6 +64,14 @@ def test_image_exposes_the_charts_ports_and_writes_only_to_tmp() -> None:
     assert "HOME=/tmp" in env and "PYTHONDONTWRITEBYTECODE=1" in env
 
 
+def test_default_command_parses_with_pmo_run() -> None:
+    from provider_migration.cli.main import build_parser
+
+    parsed = build_parser().parse_args([*json.loads(_instructions("ENTRYPOINT")[-1])[1:],
+                                        *json.loads(_instructions("CMD")[-1])])
+    assert parsed.all_namespaces and parsed.peering is None
+
+
 def test_chart_passes_flags_to_the_entrypoint() -> None:
     container = operator_container(render())
     assert "command" not in container

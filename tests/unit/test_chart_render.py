@@ -40,8 +40,8 @@ def test_default_is_one_standalone_replica_recreated_serving_all_namespaces() ->
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     args = _args(docs)
-    assert "--standalone" in args and "--all-namespaces" in args
-    assert not [a for a in args if a.startswith(("--peering", "--namespace"))]
+    assert "--all-namespaces" in args
+    assert not [a for a in args if a.startswith(("--peering", "--namespace"))]  # no --peering: standalone
     assert not of_kind(docs, "ClusterKopfPeering") and not of_kind(docs, "PodDisruptionBudget")
 
 
@@ -88,7 +88,7 @@ def test_ha_cluster_runs_replicas_in_a_dedicated_cluster_peering() -> None:
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     args = _args(docs)
-    assert f"--peering={FULLNAME}" in args and "--standalone" not in args
+    assert f"--peering={FULLNAME}" in args
     assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == FULLNAME
     assert permissions(one(docs, "ClusterRole")["rules"]) == NEEDED | _peering_permissions("clusterkopfpeerings")
     pdb = one(docs, "PodDisruptionBudget")
@@ -206,3 +206,17 @@ def test_chart_ships_kopf_peering_crds_with_kopfs_own_names() -> None:
         assert version["name"] == selector.version and version["served"] and version["storage"]
         status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
         assert status["x-kubernetes-preserve-unknown-fields"] is True
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_pmo_run_accepts_the_charts_command_line(mode: str) -> None:
+    """The image's entrypoint is `pmo run`; the chart's args must mean what the mode says to the real parser."""
+    from provider_migration.cli.main import build_parser
+
+    docs = render(MODES[mode])
+    parsed = build_parser().parse_args(["run", *_args(docs)])
+    ha = MODES[mode].get("ha", {}).get("enabled", False)
+    assert parsed.peering == (FULLNAME if ha else None)  # None: kopf standalone
+    assert parsed.all_namespaces == ("watchNamespaces" not in MODES[mode])
+    assert parsed.namespace == MODES[mode].get("watchNamespaces", [])
+    assert parsed.liveness == "http://0.0.0.0:8080/healthz" and parsed.metrics_port == 9090
