@@ -1,5 +1,6 @@
-"""`pmo eval` against the provider simulators running as processes: a good target passes the gate, a
-degraded one (failing requests, slow answers, a rejected key) fails it, and no key ever reaches the output."""
+"""The evaluation gate against the provider simulators running as processes: a good target passes, a degraded
+one (failing requests, slow answers, a rejected key) fails, and no key ever reaches the output. First from a
+laptop (`pmo eval`), then as the operator runs it (golden set and keys read from the real API server)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
+
+from provider_migration.api import constants as c
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.evaluation.operator_gate import run_gate
 
 SOURCE_KEY = "sk-source-EVAL-5d2a91"
 TARGET_KEY = "sk-ant-target-EVAL-e40c77"
@@ -145,3 +152,73 @@ def test_a_target_rejecting_the_key_fails_without_showing_it(provider: Start, ma
     assert {i["error"] for i in result["items"] if i["side"] == "target"} == {
         "HTTP 401: authentication_error: invalid api key"
     }
+
+
+# --- the operator's side: run_gate reads the golden set and keys from the real API server ---
+
+CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / f"{c.CRD_NAME}.yaml"
+
+
+@pytest.fixture(scope="module")
+def crd(kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    kubectl("apply", "--server-side", "-f", str(CRD_FILE))
+    kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{c.CRD_NAME}")
+
+
+def _in_cluster(kube: client.ApiClient, namespace: str, manifest: Path, source_url: str, target_url: str) -> str:
+    """The manifest's ConfigMap and migration (endpoints at the simulators, keys in Secrets) in `namespace`."""
+    golden, migration = yaml.safe_load_all(manifest.read_text())
+    core = client.CoreV1Api(kube)
+    golden["metadata"]["namespace"] = namespace
+    core.create_namespaced_config_map(namespace, golden)
+    for name, value in (("openai-key", SOURCE_KEY), ("anthropic-key", TARGET_KEY)):
+        secret = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"api-key": value})
+        core.create_namespaced_secret(namespace, secret)
+    spec = migration["spec"]
+    spec["source"] |= {"apiBase": source_url, "credentials": {"secretName": "openai-key"}}
+    spec["target"] |= {"apiBase": target_url, "credentials": {"secretName": "anthropic-key"}}
+    spec["gatewaySecret"] = "llm-gateway-keys"
+    migration["metadata"]["namespace"] = namespace
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, migration)
+    return str(migration["metadata"]["name"])
+
+
+def _spec(kube: client.ApiClient, namespace: str, name: str) -> ProviderMigrationSpec:
+    body = client.CustomObjectsApi(kube).get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
+    return ProviderMigrationSpec.from_wire(body["spec"])  # type: ignore[index]
+
+
+@pytest.mark.usefixtures("crd")
+def test_operator_gate_passes_a_good_target_and_stores_the_table(
+    provider: Start, manifest: Path, kube: client.ApiClient, namespace: str
+) -> None:
+    source = provider("openai", SOURCE_KEY, "--seed", "1", *LATENCY)
+    target = provider("anthropic", TARGET_KEY, "--seed", "2", *LATENCY)
+    name = _in_cluster(kube, namespace, manifest, source, target)
+    status = run_gate(kube, namespace, name, _spec(kube, namespace, name), datetime.now(UTC))
+    assert status.verdict == "Pass", status.message
+    assert status.results_config_map == "support-bot-evaluation"
+    table = client.CoreV1Api(kube).read_namespaced_config_map(status.results_config_map, namespace)
+    assert table.data is not None and table.metadata is not None
+    rows = [json.loads(x) for x in table.data["results.jsonl"].splitlines()]
+    assert len(rows) == 2 * ITEMS and all(r["passed"] for r in rows)
+    assert [o.kind for o in table.metadata.owner_references or []] == ["ProviderMigration"]
+    exposed = status.model_dump_json() + json.dumps(table.data)
+    assert SOURCE_KEY not in exposed and TARGET_KEY not in exposed
+
+
+@pytest.mark.usefixtures("crd")
+def test_operator_gate_fails_a_degraded_target_and_reports_a_missing_secret(
+    provider: Start, manifest: Path, kube: client.ApiClient, namespace: str
+) -> None:
+    source = provider("openai", SOURCE_KEY, "--seed", "1", *LATENCY)
+    target = provider("anthropic", TARGET_KEY, "--seed", "2", *LATENCY, "--error-rate", "0.5")
+    name = _in_cluster(kube, namespace, manifest, source, target)
+    spec = _spec(kube, namespace, name)
+    status = run_gate(kube, namespace, name, spec, datetime.now(UTC))
+    assert status.verdict == "Fail" and "errorRate" in status.message
+
+    client.CoreV1Api(kube).delete_namespaced_secret("anthropic-key", namespace)
+    status = run_gate(kube, namespace, name, spec, datetime.now(UTC))
+    assert status.verdict == "Error"
+    assert status.message == f"cannot evaluate: Secret {namespace}/anthropic-key not found"
