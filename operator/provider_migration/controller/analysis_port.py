@@ -15,6 +15,8 @@ from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import AnalysisStatus, CriterionResult, ProviderMigrationStatus
 from provider_migration.core.observations import BaselineObservation
 
+from . import metrics
+
 
 class PrometheusAnalysis:
     def __init__(self, api_client: client.ApiClient) -> None:
@@ -36,7 +38,8 @@ class PrometheusAnalysis:
         except client.ApiException as e:
             return BaselineObservation(error=f"cannot read the Prometheus auth Secret (HTTP {e.status})")
         try:
-            return capture_baseline(spec, source, now, namespace=namespace)
+            with metrics.time_analysis():
+                return capture_baseline(spec, source, now, namespace=namespace)
         finally:
             source.close()
 
@@ -50,6 +53,7 @@ class PrometheusAnalysis:
             result = CriterionResult(name="prometheus", verdict="Inconclusive", message=message)
             return AnalysisStatus(time=now, verdict="Inconclusive", criteria=[result])
         try:
-            return run_analysis(spec, status, source, now, namespace=namespace)
+            with metrics.time_analysis():
+                return run_analysis(spec, status, source, now, namespace=namespace)
         finally:
             source.close()

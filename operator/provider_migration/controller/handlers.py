@@ -126,10 +126,9 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
         metrics.DEFAULT.record_error(namespace, name)
         return ERROR_RETRY
     if result is None:
+        metrics.DEFAULT.forget(namespace, name)
         return None
-    metrics.record_status(namespace, name, result.status)
-    if result.analysis is not None:
-        metrics.record_analysis(namespace, name, result.analysis)
+    metrics.record_status(namespace, name, result.status)  # also counts each new analysis once
     for event in result.events:
         kopf.event(result.body, type=event.type, reason=event.reason, message=event.message)
         if event.reason == "RollingBack":

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from provider_migration.api import constants as c
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.api.status import AnalysisStatus, ProviderMigrationStatus
+from provider_migration.api.status import ProviderMigrationStatus
 from provider_migration.core.actions import (
     Action,
     DecommissionSourceCredentials,
@@ -43,7 +43,6 @@ class TickResult:
     status: ProviderMigrationStatus
     requeue_after: float | None
     events: list[PostEvent] = field(default_factory=list)
-    analysis: AnalysisStatus | None = None  # the analysis run in this tick, if any
     wrote: bool = False
     conflict: bool = False
 
@@ -98,9 +97,7 @@ def reconcile(
     for action in decision.actions:
         if not isinstance(action, PostEvent):
             _execute(action, route, creds)
-    result = _finish(ports, body, status, decision)
-    result.analysis = obs.analysis
-    return result
+    return _finish(ports, body, status, decision)
 
 
 def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, decision: Decision) -> TickResult:
