@@ -124,7 +124,10 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=64)
 def _validator(schema_text: str) -> Any:
-    import jsonschema  # imported on first use: only jsonSchema scorers need it
+    try:
+        import jsonschema  # imported on first use: only jsonSchema scorers need it
+    except ImportError:  # a clear verdict-Error message instead of a crashed reconcile
+        raise ValueError("the jsonSchema scorer needs the jsonschema package installed") from None
 
     try:
         schema = json.loads(schema_text)
