@@ -171,8 +171,6 @@ def test_dashboard_and_operator_alerts_use_metrics_the_operator_exports() -> Non
     assert used and used <= _exported(), f"not exported by the operator: {sorted(used - _exported())}"
 
 
-@pytest.mark.xfail(strict=True, reason="controller/metrics.py does not export pmo_analysis_value and "
-                                       "pmo_baseline_error_rate yet; remove this mark when it does")
 def test_post_migration_alerts_use_metrics_the_operator_exports() -> None:
     rule = one(render(ALL_ALERTS), "PrometheusRule")
     group = next(g for g in rule["spec"]["groups"] if g["name"] == "provider-migration.post-migration")
