@@ -1,15 +1,21 @@
 """The chart's RBAC installed for real (`helm install` on the local API server, RBAC authorization on) and
 exercised with a token of the chart's ServiceAccount from the TokenRequest API (`kubectl create token`):
-every verb the operator needs is allowed where it should be, and the identity is refused (403) what it has
-no business doing: listing Secrets, reading a Secret outside its namespaces, deleting a ConfigMap.
+every verb the operator needs is allowed where it should be, the identity is refused (403) what it has no
+business doing (listing Secrets, reading a Secret outside its namespaces, deleting a ConfigMap), and the
+real operator, started with the installed Deployment's own arguments and only that token, carries a whole
+migration to Succeeded, standalone and in a kopf peering.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
+import shutil
+import signal
 import subprocess
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,8 +24,23 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_support import (
+    SOURCE_KEY,
+    TARGET_KEY,
+    WeightRecorder,
+    create_litellm_world,
+    event_reasons,
+    events_text,
+    free_port,
+    get_migration,
+    migration,
+    phase_of,
+    target_weight_in,
+    wait_for,
+)
 
 from helm_chart import CHART, OPERATOR_NEEDS, run_helm
+from provider_migration.api import constants as c
 from provider_migration.devenv import ControlPlane, ExistingCluster, api_client
 
 pytestmark = pytest.mark.e2e
@@ -202,3 +223,67 @@ def test_ha_mode_may_write_only_its_own_peering_object(install: Callable[..., Re
     assert namespaced.can_i("patch", "kopf.dev", "kopfpeerings", ns, name=namespaced.service_account)
     assert not namespaced.can_i("patch", "kopf.dev", "kopfpeerings", ns, name="default")
     assert not namespaced.can_i("list", "kopf.dev", "clusterkopfpeerings", None)
+
+
+def _operator_args(kube: client.ApiClient, release: Release, health_port: int) -> list[str]:
+    """The installed Deployment's container args, with local ports (several tests share this machine)."""
+    deployment = client.AppsV1Api(kube).read_namespaced_deployment(release.service_account, release.namespace)
+    args = deployment.spec.template.spec.containers[0].args
+    local = {"--liveness": f"--liveness=http://127.0.0.1:{health_port}/healthz", "--metrics-port": "--metrics-port=0"}
+    return [local.get(a.split("=", 1)[0], a) for a in args] + [f"--kubeconfig={release.kubeconfig}"]
+
+
+@pytest.mark.parametrize("ha", [False, True], ids=["standalone", "peering"])
+def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
+    install: Callable[..., Release], kube: client.ApiClient, tmp_path: Path, ha: bool
+) -> None:
+    values: dict[str, Any] = {"rbac": {"scope": "namespaced"}}
+    if ha:
+        values["ha"] = {"enabled": True}
+    release = install(values, watched=1)
+    ns = release.watched[0]
+    create_litellm_world(kube, ns)
+    health_port = free_port()
+    args = _operator_args(kube, release, health_port)
+    assert ("--peering=" + release.service_account in args) == ha
+    log_path = tmp_path / "operator.log"
+    pmo = shutil.which("pmo") or "pmo"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([pmo, "run", *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", "KUBECONFIG": str(release.kubeconfig)})
+    try:
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
+            c.GROUP, c.VERSION, ns, c.PLURAL, migration("as-service-account"))
+        with WeightRecorder(kube, ns) as recorder:
+            wait_for(lambda: phase_of(kube, ns, "as-service-account") in ("Succeeded", "Failed", "Blocked"), 120,
+                     "the migration to finish")
+        health = urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5)
+        assert health.status == 200
+        if ha:  # kopf's keep-alive, written with the chart's peering permissions, names this operator
+            peering = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+                "kopf.dev", "v1", ns, "kopfpeerings", release.service_account)
+            assert len(peering.get("status") or {}) == 1, peering
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    log_text = log_path.read_text(errors="replace")
+    print("---- operator log (tail) ----\n" + "\n".join(log_text.splitlines()[-60:]))  # shown on failure
+    status = get_migration(kube, ns, "as-service-account")["status"]
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert recorder.weights == [0, 10, 50, 100]
+    core = client.CoreV1Api(kube)
+    config = core.read_namespaced_config_map("llm-gateway", ns).data["config.yaml"]
+    assert target_weight_in(config) == 100 and "openai-gpt-4o" not in config
+    keys = core.read_namespaced_secret("llm-gateway-keys", ns).data
+    assert "ANTHROPIC_API_KEY" in keys and "OPENAI_API_KEY" not in keys
+    deployment = client.AppsV1Api(kube).read_namespaced_deployment("litellm", ns)
+    assert c.CONFIG_HASH_ANNOTATION in (deployment.spec.template.metadata.annotations or {})
+    assert {"StepAdvanced", "Succeeded"} <= set(event_reasons(kube, ns))  # Events posted as the ServiceAccount
+    for text in (log_text, events_text(kube, ns)):
+        assert "Forbidden" not in text and " 403" not in text
+        assert SOURCE_KEY not in text and TARGET_KEY not in text
+    assert "Pausing" not in log_text
