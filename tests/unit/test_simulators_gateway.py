@@ -26,7 +26,7 @@ HTTP = httpx.Client(trust_env=False)
 
 @pytest.fixture
 def providers() -> Iterator[tuple[ProviderSimulator, ProviderSimulator]]:
-    fast = {"latency_ms": 2, "latency_jitter_ms": 1}
+    fast: dict[str, Any] = {"latency_ms": 2, "latency_jitter_ms": 1}
     oa = ProviderSimulator("openai", api_key="sk-oa", seed=1, quality=0.9, **fast).start()
     an = ProviderSimulator("anthropic", api_key="sk-an", seed=2, quality=0.6, **fast).start()
     yield oa, an

@@ -154,7 +154,7 @@ def test_aigatewayroute_rule_by_model_header_and_weights() -> None:
 
 
 def test_aigatewayroute_default_weight_and_priority_tiers() -> None:
-    refs = [{"name": "openai-gpt-4o"}, {"name": "claude", "priority": 1, "weight": 50}]
+    refs: list[dict[str, Any]] = [{"name": "openai-gpt-4o"}, {"name": "claude", "priority": 1, "weight": 50}]
     assert read_route("AIGatewayRoute", aigw_route(refs), "chat", BACKENDS).weights() == {"openai-gpt-4o": 1}
 
 

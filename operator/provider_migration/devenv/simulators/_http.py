@@ -22,6 +22,10 @@ class QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class QuietServer6(QuietServer):
+    address_family = socket.AF_INET6
+
+
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, keep-alive clients stall ~40 ms each.
@@ -78,10 +82,9 @@ class BackgroundServer:
 
 
 def make_server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> QuietServer:
-    server_cls = QuietServer
     if ":" in host:
-        server_cls = type("QuietServer6", (QuietServer,), {"address_family": socket.AF_INET6})
-    return server_cls((host, port), handler)
+        return QuietServer6((host, port), handler)
+    return QuietServer((host, port), handler)
 
 
 def url_for(host: str, port: int) -> str:

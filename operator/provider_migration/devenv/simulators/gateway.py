@@ -117,7 +117,8 @@ class GatewaySimulator:
         self._stopping.set()
         self.load.stop()
         if self._poller is not None:
-            self._poller.join(timeout=5)
+            # Daemon thread: if the API server hangs a read, stop() returns anyway.
+            self._poller.join(timeout=1)
         self._server.stop()
 
     def __enter__(self) -> GatewaySimulator:

@@ -37,12 +37,12 @@ def kube_readers(kubeconfig: str | None, namespace: str, kind: str, name: str) -
         try:
             if canonical == "ConfigMap":
                 cm = core.read_namespaced_config_map(name, namespace, _request_timeout=REQUEST_TIMEOUT_S)
-                return {"metadata": {"resourceVersion": cm.metadata.resource_version}, "data": cm.data or {}}
+                return {"data": cm.data or {}}
             group, version, plural = CUSTOM_KINDS[canonical]
-            obj: dict[str, Any] = custom.get_namespaced_custom_object(
+            obj = custom.get_namespaced_custom_object(
                 group, version, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT_S
             )
-            return obj
+            return obj if isinstance(obj, dict) else None
         except client.ApiException as exc:
             if exc.status == 404:
                 return None
