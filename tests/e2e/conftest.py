@@ -13,6 +13,7 @@ import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from kubernetes import client
@@ -26,6 +27,9 @@ from provider_migration.devenv import (
     find_binaries,
     find_prometheus,
 )
+
+if TYPE_CHECKING:
+    from operator_support import OperatorProcess
 
 E2E_DIR = Path(__file__).parent
 
@@ -113,3 +117,28 @@ def namespace(kube: client.ApiClient, request: pytest.FixtureRequest) -> Iterato
     yield name
     with contextlib.suppress(client.ApiException):
         core.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def product_crd(kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    """The ProviderMigration CRD from crds/, installed and Established."""
+    from operator_support import CRD_FILE
+
+    from provider_migration.api import constants as c
+
+    kubectl("apply", "--server-side", f"--field-manager={c.FIELD_MANAGER}", "-f", str(CRD_FILE))
+    kubectl("wait", "--for=condition=Established", f"crd/{c.CRD_NAME}", "--timeout=30s")
+
+
+@pytest.fixture
+def operator(
+    control_plane: ControlPlane | ExistingCluster, namespace: str, tmp_path: Path, product_crd: None
+) -> Iterator[OperatorProcess]:
+    """The operator (`pmo run`, a real process) watching the test's namespace; its log tail is printed on exit."""
+    from operator_support import OperatorProcess
+
+    proc = OperatorProcess(str(control_plane.kubeconfig), namespace, tmp_path)
+    proc.start()
+    yield proc
+    proc.stop()
+    print("---- operator log (tail) ----\n" + "\n".join(proc.log().splitlines()[-80:]))  # shown on failure

@@ -135,6 +135,7 @@ class WeightRecorder:
 
     def __enter__(self) -> WeightRecorder:
         self._thread.start()
+        wait_for(lambda: self.weights, 10, "the first reading of the route")  # the starting split is recorded
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,16 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from kubernetes import client
 from operator_support import (
-    CRD_FILE,
     SOURCE_KEY,
     TARGET_KEY,
-    OperatorProcess,
     WeightRecorder,
     annotate,
     create_litellm_world,
@@ -28,21 +23,6 @@ from operator_support import (
 )
 
 from provider_migration.api import constants as c
-
-
-@pytest.fixture(scope="module")
-def product_crd(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("apply", "--server-side", f"--field-manager={c.FIELD_MANAGER}", "-f", str(CRD_FILE))
-    kubectl("wait", "--for=condition=Established", f"crd/{c.CRD_NAME}", "--timeout=30s")
-
-
-@pytest.fixture
-def operator(control_plane, namespace: str, tmp_path: Path, product_crd: None) -> Iterator[OperatorProcess]:  # type: ignore[no-untyped-def]
-    proc = OperatorProcess(str(control_plane.kubeconfig), namespace, tmp_path)
-    proc.start()
-    yield proc
-    proc.stop()
-    print("---- operator log (tail) ----\n" + "\n".join(proc.log().splitlines()[-80:]))  # shown on failure
 
 
 def create(kube: client.ApiClient, namespace: str, body: dict) -> None:  # type: ignore[type-arg]
