@@ -96,7 +96,7 @@ async def drive(
     namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopped, route_claims: kopf.Index, **_: Any
 ) -> None:
     wake = _wake_event(memo)
-    heartbeat.active += 1
+    counted = False  # whether this driver counts as active for the liveness check (terminal ones idle)
     try:
         while not stopped:
             wake.clear()
@@ -104,10 +104,14 @@ async def drive(
             if wait is None:
                 return  # the migration is gone
             heartbeat.beat()
+            if counted != (wait < IDLE_WAIT):
+                counted = not counted
+                heartbeat.active += 1 if counted else -1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=wait)
     finally:
-        heartbeat.active -= 1
+        if counted:
+            heartbeat.active -= 1
 
 
 async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | None:

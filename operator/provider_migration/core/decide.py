@@ -40,7 +40,7 @@ from .steps import NO_TRAFFIC, Traffic, describe, pause_seconds, steps_of, traff
 # Phases in which the target may carry traffic, so analysis runs and a failure rolls back.
 ANALYSED_PHASES = {Phase.PROGRESSING, Phase.PAUSED, Phase.AWAITING_APPROVAL, Phase.STABILIZING, Phase.BLOCKED}
 ACTIVE_WAIT = 5.0  # seconds between ticks while waiting on the cluster (blocked, rolling back, initialising)
-MAX_WAIT = 60.0
+MAX_WAIT = 30.0  # longest sleep of a driver: bounds how long drifted weights (a GitOps sync) go unhealed
 
 
 @dataclass
