@@ -1,0 +1,108 @@
+"""The simulated cluster: a route that obeys SetWeights, Secrets that obey the credential actions, and a
+ledger of the requests each arm served between two ticks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.core.actions import (
+    Action,
+    DecommissionSourceCredentials,
+    ProjectCredentials,
+    RemoveSourceFromRoute,
+    SetWeights,
+)
+from provider_migration.core.observations import RouteState, SecretsState
+from provider_migration.routing.factory import ADAPTERS
+
+
+@dataclass(frozen=True)
+class Split:
+    target: int
+    mirror: int = 0
+
+    def __str__(self) -> str:
+        return f"mirror {self.mirror}%" if self.mirror and not self.target else f"{self.target}%"
+
+    @property
+    def load(self) -> float:
+        """Share of all requests the target sees, served or mirrored, in percent."""
+        return self.target + self.mirror * (100 - self.target) / 100
+
+
+@dataclass
+class Exposure:
+    """Requests the target saw while the fault was active, until the route put everything back on the source."""
+
+    served: float = 0.0  # answered by the faulty target: users saw these
+    mirrored: float = 0.0  # copies whose responses were discarded
+    total: float = 0.0  # all requests while the fault was active
+    peak_weight: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.served / self.total if self.total > 0 else None
+
+
+@dataclass
+class SimulatedWorld:
+    spec: ProviderMigrationSpec
+    requests_per_second: float
+    assume_mirroring: bool = False
+    route: RouteState = field(init=False)
+    secrets: SecretsState = field(
+        default_factory=lambda: SecretsState(source_checksum="simulated-source", target_checksum="simulated-target")
+    )
+    commands: dict[str, str] = field(default_factory=dict)
+    splits: list[Split] = field(default_factory=lambda: [Split(0)])
+    exposure: Exposure = field(default_factory=Exposure)
+    full_traffic_at: float | None = None  # offset at which the target first served 100 %
+
+    def __post_init__(self) -> None:
+        self.route = RouteState(
+            found=True,
+            source_present=True,
+            source_weight=100,
+            supports_mirroring=self.route_can_mirror or self.assume_mirroring,
+        )
+
+    @property
+    def route_can_mirror(self) -> bool:
+        return ADAPTERS[self.spec.route.kind].supports_mirroring
+
+    @property
+    def split(self) -> Split:
+        return Split(self.route.target_weight, self.route.mirror_percent)
+
+    def apply(self, actions: list[Action], offset: float) -> None:
+        for action in actions:
+            if isinstance(action, SetWeights):
+                self.route = replace(
+                    self.route,
+                    source_weight=action.source,
+                    target_weight=action.target,
+                    target_present=True,
+                    mirror_percent=action.mirror,
+                )
+                if self.splits[-1] != self.split:
+                    self.splits.append(self.split)
+                if action.target == 100 and self.full_traffic_at is None:
+                    self.full_traffic_at = offset
+            elif isinstance(action, ProjectCredentials):
+                self.secrets = replace(self.secrets, target_projected=True)
+            elif isinstance(action, DecommissionSourceCredentials):
+                self.secrets = replace(self.secrets, source_in_gateway=False)
+            elif isinstance(action, RemoveSourceFromRoute):
+                self.route = replace(self.route, source_present=False)
+
+    def pass_time(self, seconds: float, faulty: bool) -> None:
+        """Serve traffic for `seconds` on the current split."""
+        if not faulty or seconds <= 0:
+            return
+        split, requests = self.split, self.requests_per_second * seconds
+        self.exposure.total += requests
+        self.exposure.served += requests * split.target / 100
+        self.exposure.mirrored += requests * split.mirror * (100 - split.target) / 10_000
+        if split.target > 0:
+            self.exposure.peak_weight = max(self.exposure.peak_weight, split.target)
