@@ -1,0 +1,206 @@
+"""One scenario end to end: world up, operator up, the migration applied, the fault injected at the
+50 % step, watched until its outcome (or the deadline), everything stopped again."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubernetes import client
+
+from provider_migration.api import constants as c
+from provider_migration.api.durations import seconds
+from provider_migration.api.status import Phase
+from provider_migration.cli.view import Migration
+from provider_migration.devenv.kubeconfig import api_client
+from provider_migration.devenv.prometheus import Prometheus
+
+from .breach import breach_measure
+from .environment import DemoEnvironment
+from .operator_process import operator_process
+from .result import DemoResult
+from .scenarios import SCENARIOS, Scenario, describe_fault
+from .watchers import BreachProbe, RouteWatcher, scalar
+from .world import MIGRATION, MODEL_NAME, ROUTE, SOURCE_BACKEND, TARGET_BACKEND, DemoSettings, DemoWorld, install_crd
+
+FAULT_WEIGHT = 50
+TERMINAL = {Phase.SUCCEEDED.value, Phase.ROLLED_BACK.value, Phase.FAILED.value}
+TICK = 0.2
+
+
+@dataclass
+class Progress:
+    """What the live view shows; times are time.monotonic()."""
+
+    scenario: Scenario
+    namespace: str
+    environment: str
+    settings: DemoSettings
+    started: float
+    note: str = ""
+    created_at: float | None = None
+    migration: Migration | None = None
+    weights: list[int] = field(default_factory=list)
+    fault: str = "none"
+    fault_at: float | None = None
+    breach_at: float | None = None
+    breach_value: float | None = None
+    restored_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def route_weight(self) -> int | None:
+        return self.weights[-1] if self.weights else None
+
+
+class View(Protocol):
+    def update(self, progress: Progress) -> None: ...
+
+
+def run_scenario(env: DemoEnvironment, name: str, settings: DemoSettings, view: View) -> DemoResult:
+    scenario = SCENARIOS[name]
+    namespace = f"demo-{name}-{secrets.token_hex(3)}"
+    progress = Progress(scenario, namespace, env.origin, settings, started=time.monotonic())
+    result = DemoResult(scenario, namespace, env.origin)
+    api = api_client(env.kubeconfig)
+    deadline = progress.started + settings.timeout_s
+    try:
+        progress.note = "installing the CRD"
+        view.update(progress)
+        install_crd(api)
+        with env.prometheus_for(scenario.stops_prometheus) as prometheus:
+            _run(env, api, prometheus, progress, result, view, deadline)
+    finally:
+        api.close()
+    return result
+
+
+def _run(env: DemoEnvironment, api: client.ApiClient, prometheus: Prometheus, progress: Progress,
+         result: DemoResult, view: View, deadline: float) -> None:
+    scenario, settings, ns = progress.scenario, progress.settings, progress.namespace
+    world = DemoWorld(api, str(env.kubeconfig), ns, settings, prometheus)
+    operator = operator_process(env.kubeconfig, ns, env.workdir / f"{ns}-operator.log")
+    route = RouteWatcher(api, ns, ROUTE, MODEL_NAME, TARGET_BACKEND)
+    probe: BreachProbe | None = None
+    try:
+        progress.note = "starting the provider and gateway simulators and the operator"
+        view.update(progress)
+        world.start()
+        operator.start()
+        route.start()
+        _wait_for_baseline_data(prometheus, progress, view, deadline)
+        world.create_migration(prometheus.url)
+        progress.created_at = time.monotonic()
+        result.setup_seconds = progress.created_at - progress.started
+        progress.note = ""
+        held_since: float | None = None
+        injected = False
+        while True:
+            now = time.monotonic()
+            progress.weights = route.weights
+            body = _read_migration(api, ns)
+            if body is not None:
+                progress.migration = Migration.from_object(body)
+            if not injected and progress.route_weight == FAULT_WEIGHT:
+                injected, probe = True, _inject(scenario, world, prometheus, progress, ns)
+            if probe is not None:
+                progress.breach_at, progress.breach_value = probe.visible_at, probe.value
+            if progress.fault_at is not None and progress.restored_at is None:
+                progress.restored_at = route.first_time_at(0, after=progress.fault_at)
+            view.update(progress)
+            phase = progress.migration.phase if progress.migration else None
+            if phase in TERMINAL:
+                break
+            if phase == Phase.PAUSED.value and progress.migration and progress.migration.status.reason == (
+                "AnalysisInconclusive"
+            ):
+                # Show that it holds: one more interval without any promotion, then the outcome stands.
+                held_since = held_since or now
+                if now - held_since >= seconds(settings.interval):
+                    break
+            if not operator.alive():
+                result.operator_exited = True
+                break
+            if now > deadline:
+                result.timed_out = True
+                break
+            time.sleep(TICK)
+        progress.ended_at = time.monotonic()
+        time.sleep(0.5)  # let the watch deliver the last write of the final tick
+    finally:
+        if probe is not None:
+            probe.stop()
+        operator.stop()
+        route.stop()
+        world.stop(delete_namespace=not env.keep_namespace)
+    _fill(result, progress, route, operator.log_tail(60))
+
+
+def _wait_for_baseline_data(prometheus: Prometheus, progress: Progress, view: View, deadline: float) -> None:
+    """The baseline is captured the moment the migration exists: first let Prometheus hold a whole window of
+    the source's traffic (this also ages earlier runs' series out of every window the operator queries)."""
+    window = seconds(progress.settings.baseline_window)
+    query = (
+        f'count_over_time(litellm_deployment_total_requests_total{{namespace="{progress.namespace}",'
+        f'model_id="{SOURCE_BACKEND}"}}[{progress.settings.baseline_window}])'
+    )
+    while True:
+        with contextlib.suppress(RuntimeError):
+            samples = scalar(prometheus.query(query)) or 0
+            progress.note = f"collecting a baseline: {samples:.0f}/{window} s of source traffic in Prometheus"
+            view.update(progress)
+            if samples >= window:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Prometheus did not collect {window} s of the gateway's metrics in time")
+        time.sleep(0.5)
+
+
+def _inject(scenario: Scenario, world: DemoWorld, prometheus: Prometheus, progress: Progress,
+            ns: str) -> BreachProbe | None:
+    if scenario.stops_prometheus:
+        progress.fault_at = time.monotonic()
+        prometheus.stop()
+        progress.fault = describe_fault(scenario, None)
+        return None
+    if scenario.fault is None:
+        return None
+    changes = scenario.fault(world.target.config)
+    progress.fault_at = time.monotonic()
+    world.inject(changes)
+    progress.fault = describe_fault(scenario, changes)
+    mig = progress.migration
+    if scenario.criterion is None or mig is None or mig.spec is None:
+        return None
+    measure, threshold = breach_measure(scenario.criterion, mig.spec, mig.status, prometheus, ns)
+    return BreachProbe(measure, threshold).start()
+
+
+def _read_migration(api: client.ApiClient, ns: str) -> dict[str, Any] | None:
+    try:
+        return dict(client.CustomObjectsApi(api).get_namespaced_custom_object(c.GROUP, c.VERSION, ns, c.PLURAL,
+                                                                               MIGRATION))
+    except Exception:  # a slow or restarting API server: the next tick reads again
+        return None
+
+
+def _fill(result: DemoResult, progress: Progress, route: RouteWatcher, log_tail: str) -> None:
+    created = progress.created_at or time.monotonic()
+    mig = progress.migration
+    if mig is not None:
+        result.phase, result.reason = mig.phase, mig.status.reason
+        result.rollback_message = mig.status.rollback_reason
+        result.decisions = list((mig.raw.get("status") or {}).get("history") or [])
+    result.weights = [ch.weight for ch in route.changes]
+    result.weight_times = [max(ch.at - created, 0.0) for ch in route.changes]
+    result.fault = progress.fault
+    result.fault_at = None if progress.fault_at is None else progress.fault_at - created
+    if progress.breach_at is not None:
+        result.breach_visible_at = progress.breach_at - created
+    if progress.restored_at is not None:
+        result.route_restored_at = progress.restored_at - created
+    result.duration_seconds = (progress.ended_at or time.monotonic()) - created
+    result.operator_log_tail = log_tail
