@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "plan",
     "eval",
     "run",
+    "demo",
     "simulate",
 ]
 
