@@ -116,7 +116,7 @@ def test_a_sync_mid_migration_does_not_disturb_it_and_the_operator_restores_its_
     assert "WeightsRestored" in event_reasons(kube, namespace)
     assert "RolledBack" not in event_reasons(kube, namespace)
     # Fields the operator added with its own field manager survive Argo CD's apply.
-    keys = client.CoreV1Api(kube).read_namespaced_secret("llm-gateway-keys", namespace).data
+    keys = client.CoreV1Api(kube).read_namespaced_secret("llm-gateway-keys", namespace).data or {}
     assert "ANTHROPIC_API_KEY" in keys
 
     annotate(kube, namespace, NAME, "promote", "after-sync")

@@ -72,7 +72,7 @@ class Release:
                 resource_attributes=client.V1ResourceAttributes(
                     verb=verb, group=group, resource=plural, subresource=subresource or None,
                     namespace=namespace, name=name or None))))
-        return bool(review.status.allowed)
+        return review.status is not None and bool(review.status.allowed)
 
     @cached_property
     def api(self) -> client.ApiClient:
@@ -117,6 +117,11 @@ def install(control_plane: Cluster, kube: client.ApiClient, namespace: str,
     for name in extra_namespaces:
         with contextlib.suppress(client.ApiException):
             client.CoreV1Api(kube).delete_namespace(name)
+
+
+def _plain(kube: client.ApiClient, obj: Any) -> dict[str, Any]:
+    """A client model as the API's JSON (the models type every field Optional)."""
+    return dict(kube.sanitize_for_serialization(obj))
 
 
 def _status_of(call: Callable[[], Any]) -> int:
@@ -227,8 +232,9 @@ def test_ha_mode_may_write_only_its_own_peering_object(install: Callable[..., Re
 
 def _operator_args(kube: client.ApiClient, release: Release, health_port: int) -> list[str]:
     """The installed Deployment's container args, with local ports (several tests share this machine)."""
-    deployment = client.AppsV1Api(kube).read_namespaced_deployment(release.service_account, release.namespace)
-    args = deployment.spec.template.spec.containers[0].args
+    deployment = _plain(kube, client.AppsV1Api(kube).read_namespaced_deployment(release.service_account,
+                                                                               release.namespace))
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     local = {"--liveness": f"--liveness=http://127.0.0.1:{health_port}/healthz", "--metrics-port": "--metrics-port=0"}
     return [local.get(a.split("=", 1)[0], a) for a in args] + [f"--kubeconfig={release.kubeconfig}"]
 
@@ -275,7 +281,7 @@ def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
         health = urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5)
         assert health.status == 200
         if ha:  # kopf's keep-alive, written with the chart's peering permissions, names this operator
-            peering = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+            peering: dict[str, Any] = client.CustomObjectsApi(kube).get_namespaced_custom_object(  # type: ignore[assignment]
                 "kopf.dev", "v1", ns, "kopfpeerings", release.service_account)
             assert len(peering.get("status") or {}) == 1, peering
     finally:
@@ -286,12 +292,12 @@ def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
     assert status["phase"] == "Succeeded", status.get("message")
     assert recorder.weights == [0, 10, 50, 100]
     core = client.CoreV1Api(kube)
-    config = core.read_namespaced_config_map("llm-gateway", ns).data["config.yaml"]
+    config = _plain(kube, core.read_namespaced_config_map("llm-gateway", ns))["data"]["config.yaml"]
     assert target_weight_in(config) == 100 and "openai-gpt-4o" not in config
-    keys = core.read_namespaced_secret("llm-gateway-keys", ns).data
+    keys = _plain(kube, core.read_namespaced_secret("llm-gateway-keys", ns))["data"]
     assert "ANTHROPIC_API_KEY" in keys and "OPENAI_API_KEY" not in keys
-    deployment = client.AppsV1Api(kube).read_namespaced_deployment("litellm", ns)
-    assert c.CONFIG_HASH_ANNOTATION in (deployment.spec.template.metadata.annotations or {})
+    deployment = _plain(kube, client.AppsV1Api(kube).read_namespaced_deployment("litellm", ns))
+    assert c.CONFIG_HASH_ANNOTATION in deployment["spec"]["template"]["metadata"].get("annotations", {})
     assert {"StepAdvanced", "Succeeded"} <= set(event_reasons(kube, ns))  # Events posted as the ServiceAccount
     for text in (log_text, events_text(kube, ns)):
         assert "Forbidden" not in text and " 403" not in text

@@ -104,7 +104,7 @@ def test_cost_alert_fires_ten_percent_over_forecast_and_follows_the_values(tmp_p
     for name, overage in (("pricey", "0.15"), ("on-budget", "0.05")):
         series += [_series("pmo_analysis_value", f"{overage}x40", namespace=NS, name=name, criterion="cost"),
                    _phase(name, "Stabilizing")]
-    test = {"interval": "1m", "input_series": series, "alert_rule_test": [
+    test: dict[str, Any] = {"interval": "1m", "input_series": series, "alert_rule_test": [
         {"eval_time": "15m", "alertname": "ProviderMigrationCostOverForecast",
          "exp_alerts": [_alert("pricey", criterion="cost")]},
     ]}
