@@ -1,0 +1,104 @@
+"""`pmo report NAME`: a self-contained HTML (or Markdown) report of one ProviderMigration, with plots.
+
+Prometheus: --prometheus URL, else the migration's own spec.analysis.prometheus (with its token Secret, read
+through the kubeconfig's credentials), unless --no-prometheus. When it cannot be asked, the report says so
+and shows the last analysis recorded in status instead.
+
+Exit codes: 0 written, 1 cluster or file error, 3 the ProviderMigration was not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from provider_migration.api.durations import seconds
+from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.reporting import PrometheusRangeSource, build_report, render_html, render_markdown
+
+from .kubeclient import ClusterError, Migrations, NotFound, connect
+
+EXTENSIONS = {"html": "html", "markdown": "md"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "report",
+        help="write an HTML or Markdown report of a migration, with plots",
+        description="Report one migration: timeline, criteria against thresholds over time, decisions, "
+        "evaluation, cost forecast against actual. Self-contained: plots are embedded PNG images.",
+    )
+    p.add_argument("name", help="ProviderMigration name")
+    p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    p.add_argument("--context", help="kubeconfig context (default: the current context)")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write ('-': stdout; default NAME-report.html/md)")
+    p.add_argument("--format", choices=sorted(EXTENSIONS), default="html")
+    prom = p.add_mutually_exclusive_group()
+    prom.add_argument("--prometheus", metavar="URL", help="Prometheus to read the criteria over time from")
+    prom.add_argument("--no-prometheus", action="store_true", help="use only what the status records")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    try:
+        conn = connect(args.kubeconfig, args.context, args.namespace)
+        obj = Migrations(conn).get(args.name)
+    except NotFound as e:
+        print(f"pmo report: {e}", file=sys.stderr)
+        return 3
+    except ClusterError as e:
+        print(f"pmo report: {e}", file=sys.stderr)
+        return 1
+    source = None if args.no_prometheus else _prometheus(args.prometheus, obj, conn.api.api_client, conn.namespace)
+    try:
+        report = build_report(obj, source)
+    except ValueError as e:
+        print(f"pmo report: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if source is not None:
+            source.close()
+    text = render_html(report) if args.format == "html" else render_markdown(report)
+    output = args.output or f"{args.name}-report.{EXTENSIONS[args.format]}"
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"pmo report: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {output} ({len(report.figures)} plots; criteria from {report.metrics_from})", file=sys.stderr)
+    return 0
+
+
+def _prometheus(
+    url: str | None, obj: dict[str, Any], api_client: client.ApiClient, namespace: str
+) -> PrometheusRangeSource | None:
+    if url:
+        return PrometheusRangeSource(url)
+    try:
+        spec = ProviderMigrationSpec.model_validate(obj.get("spec") or {})
+    except ValueError:
+        return None
+    if spec.analysis is None:
+        return None
+    prom = spec.analysis.prometheus
+    token = None
+    if prom.auth_secret is not None:
+        try:
+            secret = client.CoreV1Api(api_client).read_namespaced_secret(prom.auth_secret.name, namespace)
+            raw = (secret.data or {}).get(prom.auth_secret.key)
+            token = base64.b64decode(raw).decode().strip() if raw else None
+        except client.ApiException as e:
+            print(
+                f"pmo report: cannot read the Prometheus token Secret (HTTP {e.status}); asking without it",
+                file=sys.stderr,
+            )
+    return PrometheusRangeSource(prom.url, timeout_s=float(seconds(prom.timeout)), bearer_token=token)
