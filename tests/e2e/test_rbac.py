@@ -305,8 +305,6 @@ def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
     assert "Pausing" not in log_text
 
 
-@pytest.mark.xfail(strict=True, reason="`pmo run --peering` gives every replica kopf priority 0, and kopf pauses all "
-                   "peers of equal priority; needs distinct priorities (e.g. random unless --priority is given)")
 def test_two_replicas_in_a_peering_one_works_the_other_stands_by(
     install: Callable[..., Release], kube: client.ApiClient, tmp_path: Path
 ) -> None:

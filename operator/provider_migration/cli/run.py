@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)")
     parser.add_argument("--peering", help="join this kopf peering for HA (default: standalone)")
+    parser.add_argument(
+        "--priority", type=int, help="peering priority; the highest runs, the others stand by (default: random)"
+    )
     parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="health endpoint URL ('' to disable)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port (0 to disable)")
     parser.add_argument("--log-level", default="INFO")
@@ -36,9 +40,12 @@ def run(args: argparse.Namespace) -> int:
     handlers.install(production_ports(args.kubeconfig))
     if args.metrics_port:
         start_http_server(args.metrics_port)
+    # Equal priorities in one peering make kopf pause every replica: give each its own unless told.
+    priority = args.priority if args.priority is not None else random.randint(1, 1_000_000) if args.peering else 0
     kopf.run(
         standalone=args.peering is None,
         peering_name=args.peering,
+        priority=priority,
         clusterwide=args.all_namespaces,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness or None,
