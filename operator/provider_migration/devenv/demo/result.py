@@ -23,6 +23,7 @@ class DemoResult:
     breach_visible_at: float | None = None
     route_restored_at: float | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)  # status.history
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)  # per provider: total, status_<code>
     setup_seconds: float = 0.0
     duration_seconds: float = 0.0  # migration created -> outcome
     timed_out: bool = False
@@ -76,6 +77,7 @@ class DemoResult:
             "setup_seconds": round(self.setup_seconds, 1),
             "duration_seconds": round(self.duration_seconds, 1),
             "weight_times": [round(t, 2) for t in self.weight_times],
+            "requests": self.requests,
             "ok": self.ok,
             "problems": self.problems(),
         }

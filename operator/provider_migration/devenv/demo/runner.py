@@ -135,6 +135,7 @@ def _run(env: DemoEnvironment, api: client.ApiClient, prometheus: Prometheus, pr
             probe.stop()
         operator.stop()
         route.stop()
+        result.requests = {"source": world.source.stats(), "target": world.target.stats()}
         world.stop(delete_namespace=not env.keep_namespace)
     _fill(result, progress, route, operator.log_tail(60))
 

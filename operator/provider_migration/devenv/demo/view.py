@@ -159,6 +159,10 @@ def summary_view(r: DemoResult, interval: str) -> RenderableType:
         head.add_row("Breach visible", f"t+{r.breach_visible_at:.1f}s (polled in Prometheus)")
     if r.detect_to_rollback_seconds is not None:
         head.add_row("Breach -> rollback", f"{r.detect_to_rollback_seconds:.2f}s (analysis interval {interval})")
+    for side, label in (("source", "gpt-4o (source)"), ("target", "claude (target)")):
+        stats = r.requests.get(side) or {}
+        errors = sum(n for k, n in stats.items() if k.startswith("status_") and k != "status_200")
+        head.add_row(f"Requests {side}", f"{label}: {stats.get('total', 0)} served, {errors} errors")
     head.add_row("Durations", f"set-up {r.setup_seconds:.1f}s, migration {r.duration_seconds:.1f}s")
     head.add_row("Namespace", r.namespace)
     history = Table(box=box.SIMPLE_HEAD, title="Decisions (status.history)", title_justify="left", pad_edge=False)

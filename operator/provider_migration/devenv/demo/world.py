@@ -40,7 +40,7 @@ class DemoSettings:
     interval: str = "5s"
     pause: str | None = None  # default: the interval
     stabilization: str | None = None  # default: the interval
-    baseline_window: str = "10s"
+    baseline_window: str = "5s"
     min_samples: int = 5  # the 10 % step sees ~3 requests/s, ~15 per 5 s window
     rps: float = 30.0
     timeout_s: float = 180.0
