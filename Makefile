@@ -29,8 +29,8 @@ test-e2e: setup
 lint: setup-python
 	$(PYTHON) -m ruff check operator tests $(wildcard bench)
 
-demo: setup  ## local environment up, CRD installed, an example applied and shown
-	bash hack/demo.sh
+demo: setup  ## pmo demo (success scenario); the environment is left running (make dev-down). DEMO_ARGS="--scenario latency"
+	$(PMO) demo --scenario success --dir $(DEV_DIR) --keep $(DEMO_ARGS)
 
 dev-up: setup
 	$(PMO) dev up --dir $(DEV_DIR)
