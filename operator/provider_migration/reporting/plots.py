@@ -49,7 +49,9 @@ def _x(when: datetime) -> float:
 def _time_axis(ax: Axes) -> None:
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    # Seconds as full clock times: a short migration's ticks would otherwise read "40, 45, 50".
+    formats = ["%Y", "%b", "%d", "%H:%M", "%H:%M", "%H:%M:%S"]
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, formats=formats))
     ax.set_xlabel("time (UTC)")
 
 
@@ -84,7 +86,7 @@ def criterion_over_time(series: CriterionSeries, step_changes: Sequence[datetime
     ax = fig.add_subplot()
     times = [_x(p.time) for p in series.points]
     values = [p.value for p in series.points]
-    ax.plot(times, values, color=TARGET_COLOUR, lw=1.5, label="target")
+    ax.plot(times, values, color=TARGET_COLOUR, lw=1.5, marker="o", markersize=3, label="target")
     for verdict in ("Fail", "Inconclusive"):
         marked = [p for p in series.points if p.verdict == verdict]
         if marked:
