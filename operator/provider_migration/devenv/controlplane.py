@@ -109,6 +109,15 @@ class ControlPlane:
         ctx.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
         return ctx
 
+    def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again: same port, certificates and etcd data (chaos runs)."""
+        assert self.apiserver is not None, "not started"
+        self.apiserver.stop()
+        self.apiserver.start()
+        ctx = self.ssl_context()
+        wait_until(lambda: http_get(f"{self.server}/readyz", ctx)[0] == 200,
+                   what="kube-apiserver /readyz after a restart", timeout=self.start_timeout, process=self.apiserver)
+
     def stop(self) -> None:
         for p in self.processes:  # apiserver first, then its storage
             with contextlib.suppress(Exception):
