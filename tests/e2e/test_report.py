@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from operator_support import create_litellm_world, get_migration, migration, phase_of, target_weight_in, wait_for
+from operator_support import (
+    SOURCE_KEY,
+    TARGET_KEY,
+    create_litellm_world,
+    get_migration,
+    migration,
+    phase_of,
+    target_weight_in,
+    wait_for,
+)
 from PIL import Image
 from prometheus_client import start_http_server
 
@@ -135,6 +144,7 @@ def test_report_of_a_finished_migration_without_metrics_for_its_target(  # type:
     assert facts["Phase"] == "Succeeded" and facts["Source → target"] == "openai/gpt-4o → anthropic/claude-sonnet-4-5"
     for step in ("Step 1/3: weight 10%, pause 3s", "Step 2/3: weight 50%, pause 3s", "Step 3/3: weight 100%"):
         assert step in html
+    assert SOURCE_KEY not in html and TARGET_KEY not in html
 
     # The same through the command line, reading the object from the API server itself.
     out = tmp_path / "plain.md"

@@ -14,7 +14,7 @@ from provider_migration.core.decide import MAX_WAIT
 from provider_migration.simulation import SCENARIOS, Scenario, SimulationOptions, simulate, strategy_variants
 from provider_migration.simulation.manifests import MigrationManifest, read_migrations
 from provider_migration.simulation.metrics import SyntheticMetrics
-from provider_migration.simulation.run import SimulationResult
+from provider_migration.simulation.result import SimulationResult
 
 EXAMPLE_MIGRATIONS = {m.name: m for path in sorted(EXAMPLES.glob("*.yaml")) for m in read_migrations(path)}
 FAULTS = [s for s in Scenario if s != Scenario.SUCCESS]

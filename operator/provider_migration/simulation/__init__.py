@@ -4,7 +4,8 @@ A simulated world obeys the decisions' actions on a fake clock; synthetic Promet
 source a baseline and the target a scenario's metrics (a fault from a chosen step on).
 """
 
-from .run import SimulationOptions, SimulationResult, simulate
+from .result import SimulationOptions, SimulationResult
+from .run import simulate
 from .scenarios import SCENARIOS, Scenario
 from .strategies import STRATEGIES, strategy_variants
 

@@ -10,7 +10,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .run import SimulationResult
+from .result import SimulationResult
 
 DASH = "—"
 PHASE_STYLES = {"Succeeded": "green", "RolledBack": "red", "RollingBack": "red", "Blocked": "red", "Failed": "red"}
