@@ -328,3 +328,12 @@ def test_terminal_phases_requeue_never() -> None:
     world = World(spec_from(), now=T0)
     run_until(world, Phase.SUCCEEDED)
     assert world.tick(1).requeue_after is None
+
+
+def test_decide_never_mutates_the_status_it_was_given() -> None:
+    world = World(spec_from())
+    run_until(world, Phase.PROGRESSING)
+    before = world.status.model_copy(deep=True)
+    world.commands["abort"] = "x"
+    decide(world.spec, world.status, world.observe(), world.now + timedelta(seconds=90))
+    assert world.status == before
