@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from provider_migration.api.spec import ProviderMigrationSpec
@@ -12,13 +12,7 @@ from provider_migration.api.status import (
     CriterionResult,
     ProviderMigrationStatus,
 )
-from provider_migration.core.actions import (
-    Action,
-    DecommissionSourceCredentials,
-    ProjectCredentials,
-    RemoveSourceFromRoute,
-    SetWeights,
-)
+from provider_migration.core.actions import Action, SetWeights, expected_effect
 from provider_migration.core.decide import Decision, decide, needs
 from provider_migration.core.observations import BaselineObservation, Observations, RouteState, SecretsState
 
@@ -97,18 +91,9 @@ class World:
 
     def apply(self, action: Action) -> None:
         self.actions_log.append(action)
-        if isinstance(action, SetWeights):
-            self.route = replace(
-                self.route, source_weight=action.source, target_weight=action.target, mirror_percent=action.mirror
-            )
-            if not self.weights_seen or self.weights_seen[-1] != action.target:
-                self.weights_seen.append(action.target)
-        elif isinstance(action, ProjectCredentials):
-            self.secrets = replace(self.secrets, target_projected=True)
-        elif isinstance(action, DecommissionSourceCredentials):
-            self.secrets = replace(self.secrets, source_in_gateway=False)
-        elif isinstance(action, RemoveSourceFromRoute):
-            self.route = replace(self.route, source_present=False)
+        self.route, self.secrets = expected_effect(action, self.route, self.secrets)
+        if isinstance(action, SetWeights) and (not self.weights_seen or self.weights_seen[-1] != action.target):
+            self.weights_seen.append(action.target)
 
     def tick(self, advance: float = 0.0) -> Decision:
         self.now += timedelta(seconds=advance)

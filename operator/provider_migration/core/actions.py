@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from .observations import RouteState, SecretsState
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,20 @@ class PostEvent:
 
 
 Action = SetWeights | ProjectCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute | PostEvent
+
+
+def expected_effect(action: Action, route: RouteState, secrets: SecretsState) -> tuple[RouteState, SecretsState]:
+    """What the world looks like once an action took effect: the contract adapters implement, and the model
+    that simulations and tests of decide() run against."""
+    if isinstance(action, SetWeights):
+        route = replace(
+            route, source_weight=action.source, target_weight=action.target, target_present=True,
+            mirror_percent=action.mirror,
+        )  # fmt: skip
+    elif isinstance(action, ProjectCredentials):
+        secrets = replace(secrets, target_projected=True)
+    elif isinstance(action, DecommissionSourceCredentials):
+        secrets = replace(secrets, source_in_gateway=False)
+    elif isinstance(action, RemoveSourceFromRoute):
+        route = replace(route, source_present=False)
+    return route, secrets

@@ -3,16 +3,10 @@ ledger of the requests each arm served between two ticks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.core.actions import (
-    Action,
-    DecommissionSourceCredentials,
-    ProjectCredentials,
-    RemoveSourceFromRoute,
-    SetWeights,
-)
+from provider_migration.core.actions import Action, SetWeights, expected_effect
 from provider_migration.core.observations import RouteState, SecretsState
 from provider_migration.routing.factory import ADAPTERS
 
@@ -77,24 +71,12 @@ class SimulatedWorld:
 
     def apply(self, actions: list[Action], offset: float) -> None:
         for action in actions:
+            self.route, self.secrets = expected_effect(action, self.route, self.secrets)
             if isinstance(action, SetWeights):
-                self.route = replace(
-                    self.route,
-                    source_weight=action.source,
-                    target_weight=action.target,
-                    target_present=True,
-                    mirror_percent=action.mirror,
-                )
                 if self.splits[-1] != self.split:
                     self.splits.append(self.split)
                 if action.target == 100 and self.full_traffic_at is None:
                     self.full_traffic_at = offset
-            elif isinstance(action, ProjectCredentials):
-                self.secrets = replace(self.secrets, target_projected=True)
-            elif isinstance(action, DecommissionSourceCredentials):
-                self.secrets = replace(self.secrets, source_in_gateway=False)
-            elif isinstance(action, RemoveSourceFromRoute):
-                self.route = replace(self.route, source_present=False)
 
     def pass_time(self, seconds: float, faulty: bool) -> None:
         """Serve traffic for `seconds` on the current split."""
