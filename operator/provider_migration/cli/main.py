@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmo",
         description="provider-migration-operator: move LLM traffic between model providers.",
+        epilog="exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused in this phase, 5 timed out",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
