@@ -13,7 +13,8 @@ from provider_migration.api.spec import ProviderMigrationSpec
 
 from .errors import RouteError
 from .kube import AI_GATEWAY_ROUTE
-from .rules import Ref, Rule, RulesRoute, find_ref, first_with, refs, rule_named, weight
+from .rules import Ref, Rule, RulesRoute, find_ref, first_with, ref_name, refs, rule_named, weight
+from .weights import whole_number
 
 MODEL_HEADER = "x-ai-eg-model"
 SHARED_REF_FIELDS = ("group", "kind", "namespace", "priority")
@@ -33,7 +34,8 @@ def matches_model(rule: Rule, model_name: str) -> bool:
 
 
 def priority(ref: Ref | None) -> int:
-    return int((ref or {}).get("priority") or 0)
+    value = (ref or {}).get("priority")
+    return 0 if value is None else whole_number(value, f"priority of backendRef {ref_name(ref or {})}")
 
 
 def effective_weight(rule: Rule, ref: Ref | None) -> int:

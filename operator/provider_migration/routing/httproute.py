@@ -9,6 +9,7 @@ from typing import Any
 from .errors import RouteError
 from .kube import HTTP_ROUTE
 from .rules import Ref, Rule, RulesRoute, find_ref, first_with, refs, rule_named
+from .weights import whole_number
 
 REQUEST_MIRROR = "RequestMirror"
 # Fields of the source backendRef that the added target backendRef shares (same kind of backend, same port).
@@ -27,12 +28,17 @@ def mirror_percent(rule: Rule, backend: str) -> int:
             continue
         spec = flt["requestMirror"]
         if spec.get("percent") is not None:
-            return int(spec["percent"])
+            return whole_number(spec["percent"], "requestMirror percent", maximum=100)
         fraction = spec.get("fraction")
-        if isinstance(fraction, dict):
-            denominator = int(fraction.get("denominator") or 100)
-            return round(100 * int(fraction.get("numerator", 0)) / denominator)
-        return 100
+        if fraction is None:
+            return 100
+        if not isinstance(fraction, dict):
+            raise RouteError("requestMirror fraction is not an object")
+        denominator = whole_number(fraction.get("denominator", 100), "requestMirror fraction denominator")
+        numerator = whole_number(fraction.get("numerator", 0), "requestMirror fraction numerator", denominator)
+        if denominator == 0:
+            raise RouteError("requestMirror fraction denominator is 0")
+        return round(100 * numerator / denominator)
     return 0
 
 

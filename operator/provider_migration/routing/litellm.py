@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from typing import Any
 
 import yaml
@@ -48,6 +49,8 @@ def parse_config(text: str | None, key: str) -> Config:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise RouteError(f"{key} is not valid YAML{where}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise RouteError(f"{key} is nested too deeply to read") from None
     if not isinstance(config, dict):
         raise RouteError(f"{key} is not a YAML mapping")
     if not isinstance(config.get("model_list"), list):
@@ -176,7 +179,7 @@ def _params(entry: Entry, create: bool = False) -> dict[str, Any]:
 
 
 def _number(value: Any, name: str, entry: Entry) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise RouteError(f"litellm_params.{name} of model_list entry {entry_id(entry)!r} is not a number >= 0")
     return float(value)
 

@@ -20,7 +20,7 @@ from provider_migration.core.observations import RouteState
 
 from .errors import RouteError
 from .kube import Kind, Kube
-from .weights import check_request, to_percent
+from .weights import check_request, to_percent, whole_number
 
 Rule = dict[str, Any]
 Ref = dict[str, Any]
@@ -40,7 +40,12 @@ def weight(ref: Ref | None) -> int:
     if ref is None:
         return 0
     value = ref.get("weight")
-    return 1 if value is None else int(value)
+    return 1 if value is None else whole_number(value, f"weight of backendRef {ref_name(ref)}")
+
+
+def ref_name(ref: Ref) -> str:
+    """The backendRef's name for a message (clipped: it is whatever the object holds)."""
+    return repr(str(ref.get("name"))[:63])
 
 
 def rule_named(rules: list[Rule], name: str) -> int:
@@ -160,7 +165,8 @@ class RulesRoute:
 
 
 def _rules(obj: dict[str, Any]) -> list[Rule]:
-    rules = (obj.get("spec") or {}).get("rules")
+    spec = obj.get("spec")
+    rules = spec.get("rules") if isinstance(spec, dict) else None
     if not isinstance(rules, list) or not rules:
         raise RouteError("spec.rules is empty")
     if not all(isinstance(r, dict) for r in rules):

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .errors import RouteError
+
+
+def whole_number(value: Any, what: str, maximum: int | None = None) -> int:
+    """A field the gateway reads as a non-negative integer; anything else (a string, -1, 1.5, true) is a
+    RouteError naming the field, so the migration blocks with a reason instead of the read raising."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (maximum is not None and value > maximum):
+        bound = f"0..{maximum}" if maximum is not None else ">= 0"
+        raise RouteError(f"{what} is not a whole number {bound}")
+    return value
 
 
 def to_percent(source: float, target: float) -> tuple[int, int]:
