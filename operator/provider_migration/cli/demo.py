@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         console.print("\noperator log (tail):\n" + result.operator_log_tail, markup=False, highlight=False)
     if args.keep:
         console.print(f"\nkept: kubectl --kubeconfig {kubeconfig} -n {result.namespace} get pmig -o yaml\n"
-                      f"stop: pmo dev down --dir {args.dir}", markup=False)
+                      f"stop: pmo dev down --dir {args.dir}", markup=False, soft_wrap=True)
     if args.json:
         print(json.dumps(result.to_json()), flush=True)
     return 0 if result.ok else 1

@@ -66,78 +66,91 @@ def run_scenario(env: DemoEnvironment, name: str, settings: DemoSettings, view: 
     progress = Progress(scenario, namespace, env.origin, settings, started=time.monotonic())
     result = DemoResult(scenario, namespace, env.origin)
     api = api_client(env.kubeconfig)
-    deadline = progress.started + settings.timeout_s
     try:
         progress.note = "installing the CRD"
         view.update(progress)
         install_crd(api)
         with env.prometheus_for(scenario.stops_prometheus) as prometheus:
-            _run(env, api, prometheus, progress, result, view, deadline)
+            _Run(env, api, prometheus, progress, result, view).run()
     finally:
         api.close()
     return result
 
 
-def _run(env: DemoEnvironment, api: client.ApiClient, prometheus: Prometheus, progress: Progress,
-         result: DemoResult, view: View, deadline: float) -> None:
-    scenario, settings, ns = progress.scenario, progress.settings, progress.namespace
-    world = DemoWorld(api, str(env.kubeconfig), ns, settings, prometheus)
-    operator = operator_process(env.kubeconfig, ns, env.workdir / f"{ns}-operator.log")
-    route = RouteWatcher(api, ns, ROUTE, MODEL_NAME, TARGET_BACKEND)
-    probe: BreachProbe | None = None
-    try:
-        progress.note = "starting the provider and gateway simulators and the operator"
-        view.update(progress)
-        world.start()
-        operator.start()
-        route.start()
-        _wait_for_baseline_data(prometheus, progress, view, deadline)
-        world.create_migration(prometheus.url)
-        progress.created_at = time.monotonic()
-        result.setup_seconds = progress.created_at - progress.started
-        progress.note = ""
-        held_since: float | None = None
-        injected = False
-        while True:
-            now = time.monotonic()
-            progress.weights = route.weights
-            body = _read_migration(api, ns)
-            if body is not None:
-                progress.migration = Migration.from_object(body)
-            if not injected and progress.route_weight == FAULT_WEIGHT:
-                injected, probe = True, _inject(scenario, world, prometheus, progress, ns)
-            if probe is not None:
-                progress.breach_at, progress.breach_value = probe.visible_at, probe.value
-            if progress.fault_at is not None and progress.restored_at is None:
-                progress.restored_at = route.first_time_at(0, after=progress.fault_at)
-            view.update(progress)
-            phase = progress.migration.phase if progress.migration else None
-            if phase in TERMINAL:
-                break
-            if phase == Phase.PAUSED.value and progress.migration and progress.migration.status.reason == (
-                "AnalysisInconclusive"
-            ):
-                # Show that it holds: one more interval without any promotion, then the outcome stands.
-                held_since = held_since or now
-                if now - held_since >= seconds(settings.interval):
-                    break
-            if not operator.alive():
-                result.operator_exited = True
-                break
-            if now > deadline:
-                result.timed_out = True
-                break
-            time.sleep(TICK)
-        progress.ended_at = time.monotonic()
-        time.sleep(0.5)  # let the watch deliver the last write of the final tick
-    finally:
-        if probe is not None:
-            probe.stop()
-        operator.stop()
-        route.stop()
-        result.requests = {"source": world.source.stats(), "target": world.target.stats()}
-        world.stop(delete_namespace=not env.keep_namespace)
-    _fill(result, progress, route, operator.log_tail(60))
+class _Run:
+    def __init__(self, env: DemoEnvironment, api: client.ApiClient, prometheus: Prometheus, progress: Progress,
+                 result: DemoResult, view: View) -> None:
+        self.env, self.api, self.prometheus, self.progress, self.result, self.view = (
+            env, api, prometheus, progress, result, view)
+        ns = progress.namespace
+        self.world = DemoWorld(api, str(env.kubeconfig), ns, progress.settings, prometheus)
+        self.operator = operator_process(env.kubeconfig, ns, env.workdir / f"{ns}-operator.log")
+        self.route = RouteWatcher(api, ns, ROUTE, MODEL_NAME, TARGET_BACKEND)
+        self.probe: BreachProbe | None = None
+        self.injected = False
+        self.deadline = progress.started + progress.settings.timeout_s
+        self.paused_since: float | None = None
+
+    def run(self) -> None:
+        progress = self.progress
+        try:
+            progress.note = "starting the provider and gateway simulators and the operator"
+            self.view.update(progress)
+            self.world.start()
+            self.operator.start()
+            self.route.start()
+            _wait_for_baseline_data(self.prometheus, progress, self.view, self.deadline)
+            self.world.create_migration(self.prometheus.url)
+            progress.created_at = time.monotonic()
+            self.result.setup_seconds = progress.created_at - progress.started
+            progress.note = ""
+            while not self.finished(time.monotonic()):
+                time.sleep(TICK)
+            progress.ended_at = time.monotonic()
+            time.sleep(0.5)  # let the watch deliver the last write of the final tick
+        finally:
+            self.stop()
+        _fill(self.result, progress, self.route, self.operator.log_tail(60))
+
+    def finished(self, now: float) -> bool:
+        """Observe once (route, migration, breach), inject the fault when due; True at the outcome."""
+        progress, settings = self.progress, self.progress.settings
+        progress.weights = self.route.weights
+        body = _read_migration(self.api, progress.namespace)
+        if body is not None:
+            progress.migration = Migration.from_object(body)
+        reached = self.route.first_time_at(FAULT_WEIGHT)
+        due = reached is not None and progress.route_weight == FAULT_WEIGHT and now - reached >= settings.fault_delay_s
+        if due and not self.injected:
+            self.injected, self.probe = True, _inject(progress.scenario, self.world, self.prometheus, progress)
+        if self.probe is not None:
+            progress.breach_at, progress.breach_value = self.probe.visible_at, self.probe.value
+        if progress.fault_at is not None and progress.restored_at is None:
+            progress.restored_at = self.route.first_time_at(0, after=progress.fault_at)
+        self.view.update(progress)
+        mig = progress.migration
+        if mig is not None and mig.phase in TERMINAL:
+            return True
+        if mig is not None and mig.phase == Phase.PAUSED.value and mig.status.reason == "AnalysisInconclusive":
+            # Show that it holds: one more interval without any promotion, then the outcome stands.
+            self.paused_since = self.paused_since or now
+            if now - self.paused_since >= seconds(settings.interval):
+                return True
+        if not self.operator.alive():
+            self.result.operator_exited = True
+            return True
+        if now > self.deadline:
+            self.result.timed_out = True
+            return True
+        return False
+
+    def stop(self) -> None:
+        if self.probe is not None:
+            self.probe.stop()
+        self.operator.stop()
+        self.route.stop()
+        self.result.requests = {"source": self.world.source.stats(), "target": self.world.target.stats()}
+        self.world.stop(delete_namespace=not self.env.keep_namespace)
 
 
 def _wait_for_baseline_data(prometheus: Prometheus, progress: Progress, view: View, deadline: float) -> None:
@@ -153,15 +166,14 @@ def _wait_for_baseline_data(prometheus: Prometheus, progress: Progress, view: Vi
             samples = scalar(prometheus.query(query)) or 0
             progress.note = f"collecting a baseline: {samples:.0f}/{window} s of source traffic in Prometheus"
             view.update(progress)
-            if samples >= window:
+            if samples >= window - 1:  # 1 s scrapes: a full window holds window-1 to window samples
                 return
         if time.monotonic() > deadline:
             raise TimeoutError(f"Prometheus did not collect {window} s of the gateway's metrics in time")
         time.sleep(0.5)
 
 
-def _inject(scenario: Scenario, world: DemoWorld, prometheus: Prometheus, progress: Progress,
-            ns: str) -> BreachProbe | None:
+def _inject(scenario: Scenario, world: DemoWorld, prometheus: Prometheus, progress: Progress) -> BreachProbe | None:
     if scenario.stops_prometheus:
         progress.fault_at = time.monotonic()
         prometheus.stop()
@@ -176,16 +188,16 @@ def _inject(scenario: Scenario, world: DemoWorld, prometheus: Prometheus, progre
     mig = progress.migration
     if scenario.criterion is None or mig is None or mig.spec is None:
         return None
-    measure, threshold = breach_measure(scenario.criterion, mig.spec, mig.status, prometheus, ns)
+    measure, threshold = breach_measure(scenario.criterion, mig.spec, mig.status, prometheus, progress.namespace)
     return BreachProbe(measure, threshold).start()
 
 
 def _read_migration(api: client.ApiClient, ns: str) -> dict[str, Any] | None:
     try:
-        return dict(client.CustomObjectsApi(api).get_namespaced_custom_object(c.GROUP, c.VERSION, ns, c.PLURAL,
-                                                                               MIGRATION))
+        body = client.CustomObjectsApi(api).get_namespaced_custom_object(c.GROUP, c.VERSION, ns, c.PLURAL, MIGRATION)
     except Exception:  # a slow or restarting API server: the next tick reads again
         return None
+    return body if isinstance(body, dict) else None
 
 
 def _fill(result: DemoResult, progress: Progress, route: RouteWatcher, log_tail: str) -> None:

@@ -165,6 +165,7 @@ def summary_view(r: DemoResult, interval: str) -> RenderableType:
         head.add_row(f"Requests {side}", f"{label}: {stats.get('total', 0)} served, {errors} errors")
     head.add_row("Durations", f"set-up {r.setup_seconds:.1f}s, migration {r.duration_seconds:.1f}s")
     head.add_row("Namespace", r.namespace)
+    head.add_row("Environment", r.environment)
     history = Table(box=box.SIMPLE_HEAD, title="Decisions (status.history)", title_justify="left", pad_edge=False)
     for col in ("TIME", "PHASE", "STEP", "WEIGHT", "REASON", "MESSAGE"):
         history.add_column(col, overflow="fold")

@@ -84,7 +84,7 @@ class RouteWatcher:
             try:
                 listed = self._core.list_namespaced_config_map(self.namespace, field_selector=selector)
                 self._record(listed.items[0] if listed.items else None)
-                version = listed.metadata.resource_version
+                version = listed.metadata.resource_version if listed.metadata else None
                 stream = watch.Watch().stream(
                     self._core.list_namespaced_config_map, self.namespace, field_selector=selector,
                     resource_version=version, timeout_seconds=2, allow_watch_bookmarks=False,
@@ -103,7 +103,7 @@ class BreachProbe:
     breach is visible to anyone who asks, against which the operator's reaction is timed."""
 
     def __init__(self, measure: Callable[[], tuple[float | None, float | None]], threshold: float,
-                 period: float = 0.2) -> None:
+                 period: float = 0.1) -> None:
         self._measure, self.threshold, self.period = measure, threshold, period
         self.visible_at: float | None = None  # time.monotonic()
         self.value: float | None = None

@@ -44,6 +44,9 @@ class DemoSettings:
     min_samples: int = 5  # the 10 % step sees ~3 requests/s, ~15 per 5 s window
     rps: float = 30.0
     timeout_s: float = 180.0
+    # The bench spreads the fault over the analysis schedule: it holds the 50 % step longer and injects later.
+    fault_step_pause: str | None = None  # pause of the 50 % step (default: pause)
+    fault_delay_s: float = 0.0  # seconds after the route reaches 50 % before the fault hits
 
 
 def litellm_config(source_url: str) -> str:
@@ -97,7 +100,11 @@ def migration_manifest(settings: DemoSettings, prometheus_url: str, target_url: 
             "gatewaySecret": GATEWAY_SECRET,
             "strategy": {
                 "type": "Phased",
-                "steps": [{"weight": 10, "pause": pause}, {"weight": 50, "pause": pause}, {"weight": 100}],
+                "steps": [
+                    {"weight": 10, "pause": pause},
+                    {"weight": 50, "pause": settings.fault_step_pause or pause},
+                    {"weight": 100},
+                ],
             },
             "analysis": {
                 "prometheus": {"url": prometheus_url, "timeout": "3s"},
@@ -123,7 +130,8 @@ def install_crd(api: client.ApiClient, timeout: float = 60.0) -> None:
     )  # fmt: skip
     deadline = time.monotonic() + timeout
     while True:
-        conditions = (ext.read_custom_resource_definition(c.CRD_NAME).status.conditions or [])
+        status = ext.read_custom_resource_definition(c.CRD_NAME).status
+        conditions = (status.conditions if status else None) or []
         if any(x.type == "Established" and x.status == "True" for x in conditions):
             return
         if time.monotonic() > deadline:
@@ -131,8 +139,9 @@ def install_crd(api: client.ApiClient, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+def _secret(name: str, data: dict[str, str]) -> client.V1Secret:
+    encoded: dict[str, bytes | str] = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=encoded)
 
 
 class DemoWorld:
@@ -156,13 +165,13 @@ class DemoWorld:
         self.target.start()
         core = client.CoreV1Api(self.api)
         ns = self.namespace
-        core.create_namespace({"metadata": {"name": ns, "labels": {"app.kubernetes.io/part-of": "pmo-demo"}}})
+        labels = {"app.kubernetes.io/part-of": "pmo-demo"}
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns, labels=labels)))
         core.create_namespaced_secret(ns, _secret("openai-api-key", {"api-key": self._keys["source"]}))
         core.create_namespaced_secret(ns, _secret("anthropic-api-key", {"api-key": self._keys["target"]}))
         core.create_namespaced_secret(ns, _secret(GATEWAY_SECRET, {"OPENAI_API_KEY": self._keys["source"]}))
-        core.create_namespaced_config_map(
-            ns, {"metadata": {"name": ROUTE}, "data": {"config.yaml": litellm_config(self.source.url)}}
-        )
+        core.create_namespaced_config_map(ns, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=ROUTE), data={"config.yaml": litellm_config(self.source.url)}))
         self.gateway = GatewaySimulator(
             self.kubeconfig, ns, "ConfigMap", ROUTE, MODEL_NAME, "litellm",
             gateway_secret=GATEWAY_SECRET, rps=self.settings.rps, max_in_flight=64,
