@@ -350,7 +350,7 @@ class _Machine:
         failing = [c for c in analysis.criteria if c.verdict == "Fail"]
         if analysis.verdict == "Fail":
             st.failures += 1
-            summary = "; ".join(f"{c.name} {c.message or ''}".strip() for c in failing) or "analysis failed"
+            summary = "; ".join(c.message or f"{c.name} failed" for c in failing) or "analysis failed"
             self.event("AnalysisFailed", summary, warning=True)
             if st.failures > limits.failure_limit:
                 self.start_rollback(_rollback_reason(failing), summary)
