@@ -2,17 +2,20 @@
 
 Same kopf settings as `pmo run` (no scanning, own finalizer prefix, 5-minute watches), the same kinds of
 handlers (an event handler, a daemon per object), and nothing inside them. Run by scale.py as
-`python -m kopf run --standalone -n NS bench/bare_operator.py`.
+`python -m kopf run --standalone -n NS bench/bare_operator.py`. BENCH_BARE_HANDLERS=event leaves the
+daemon out (bench/kopf_memory.py uses it to tell the per-object daemon's memory from the watch's).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
 
 RESOURCE = ("migrations.llmops.dev", "v1alpha1", "providermigrations")
+HANDLERS = set(os.environ.get("BENCH_BARE_HANDLERS", "event,daemon").split(","))
 
 
 @kopf.on.startup()
@@ -25,12 +28,16 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 300
 
 
-@kopf.on.event(*RESOURCE)
-def seen(**_: Any) -> None:
-    pass
+if "event" in HANDLERS:
+
+    @kopf.on.event(*RESOURCE)
+    def seen(**_: Any) -> None:
+        pass
 
 
-@kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
-async def idle(stopped: kopf.DaemonStopped, **_: Any) -> None:
-    while not stopped:
-        await stopped.wait(3600)
+if "daemon" in HANDLERS:
+
+    @kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
+    async def idle(stopped: kopf.DaemonStopped, **_: Any) -> None:
+        while not stopped:
+            await stopped.wait(3600)

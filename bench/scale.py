@@ -107,7 +107,7 @@ def scrape_interval_for(interval: float) -> str:
     return f"{max(1, min(5, int(interval // 3)))}s"
 
 
-def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False) -> Figures:
+def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False, proposed_fixes: bool = False) -> Figures:
     interval = float(seconds(rollout.interval))
     with BenchEnvironment(scrape_interval_for(interval), workdir=workdir) as env, contextlib.ExitStack() as stack:
         api = env.api()
@@ -135,7 +135,7 @@ def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False) -
         bare.start()
         stack.callback(bare.stop)
         _wait_for_finalizers(api, n, tally)
-        pmo = PmoOperator(env.control_plane.kubeconfig, NAMESPACE, logs / "pmo.log")
+        pmo = PmoOperator(env.control_plane.kubeconfig, NAMESPACE, logs / "pmo.log", proposed_fixes=proposed_fixes)
         ctx = env.control_plane.ssl_context()
 
         def snapshot() -> tuple[Counter[RequestKey], Counter[RequestKey], int]:
@@ -327,13 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", default="30s", help="analysis interval and step pause (default 30s)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", action="store_true", help="profile the operator with py-spy (if installed)")
+    parser.add_argument(
+        "--proposed-fixes", action="store_true", help="run the operator with bench/proposed_fixes.py applied"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the environment (and logs) here instead of a temp dir")
     args = parser.parse_args(argv)
     rollout = Rollout(steps=((10, args.interval), (50, args.interval), (100, None)), interval=args.interval)
     results = []
     for n in args.n or [100]:
         workdir = args.workdir / f"n{n}" if args.workdir else None
-        results.append(run(n, rollout, workdir, args.profile))
+        results.append(run(n, rollout, workdir, args.profile, args.proposed_fixes))
         print_table(results)
     if args.json:
         args.json.write_text(

@@ -26,10 +26,10 @@ from .world import SOURCE_KEY, TARGET_KEY, Names, Rollout, backends, create_migr
 
 NAMESPACE = "chaos"
 FAILING_ERROR_FRACTION = 0.5
-# A 10 s analysis and 20 s pauses keep ten migrations in flight for the whole run; a limit of two
+# A 10 s analysis and 45 s pauses keep all ten migrations in flight while the faults come; a limit of two
 # inconclusive analyses pauses them when Prometheus stops, so the run also covers resuming by `promote`.
 CHAOS_ROLLOUT = Rollout(
-    steps=((10, "20s"), (30, "20s"), (50, "20s"), (100, None)), interval="10s", baseline_window="1m",
+    steps=((10, "45s"), (30, "45s"), (50, "45s"), (100, None)), interval="10s", baseline_window="1m",
     stabilization="10s", inconclusive_limit=2,
 )  # fmt: skip
 
@@ -44,8 +44,8 @@ class ChaosConfig:
     bad_every: int = 3  # every third migration's target starts failing at `fail_at` percent
     fail_at: int = 30
     rollout: Rollout = field(default_factory=lambda: CHAOS_ROLLOUT)
-    stagger_s: float = 60.0  # migrations are created at random moments within this
-    faults_within_s: float = 240.0  # faults are injected at random moments within this
+    stagger_s: float = 15.0  # migrations are created at random moments within this
+    faults_within_s: float = 200.0  # faults are injected at random moments within this
     deadline_s: float = 900.0
     seed: int | None = None
 
@@ -184,7 +184,7 @@ class ChaosRun:
         """What an operator on call does once Prometheus is back: resume migrations it paused as inconclusive."""
         with self.recorder.lock:
             ids = {
-                i: f"chaos-{i}-{t.status_changes}" for i, t in self.recorder.migrations.items()
+                i: f"chaos-{i}-{len(t.phases)}" for i, t in self.recorder.migrations.items()  # one per Paused spell
                 if t.phase == "Paused" and t.status.get("reason") == "AnalysisInconclusive"
             }  # fmt: skip
         for i, request in ids.items():

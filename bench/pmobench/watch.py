@@ -42,6 +42,7 @@ class NamespaceWatcher:
         self._list = self._list_function(api, kind)
         self._rv: dict[str, int] = {}
         self.gaps = 0  # times the watch broke and a list had to fill in
+        self.failures = 0  # failed attempts (e.g. while the API server restarts)
         self.synced = threading.Event()
         self._stop = threading.Event()
         self._watch: watch.Watch | None = None
@@ -78,6 +79,7 @@ class NamespaceWatcher:
         while not self._stop.is_set():
             try:
                 rv = self._relist(relisted=not first)
+                self.gaps += 0 if first else 1
                 first = False
                 self.synced.set()
                 while not self._stop.is_set():
@@ -85,7 +87,7 @@ class NamespaceWatcher:
             except Exception:
                 if self._stop.is_set():
                     return
-                self.gaps += 1
+                self.failures += 1
                 self._stop.wait(0.2)
 
     def _relist(self, relisted: bool) -> str:
