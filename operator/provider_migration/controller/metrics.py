@@ -75,6 +75,7 @@ class OperatorMetrics:
             "pmo_last_tick_timestamp_seconds", "Unix time the last reconcile tick ended", registry=registry
         )
         self._counted: dict[tuple[str, str], datetime] = {}
+        self._valued: dict[tuple[str, str], set[str]] = {}  # criteria with a pmo_analysis_value series
 
     def record_status(self, namespace: str, name: str, status: ProviderMigrationStatus) -> None:
         """Everything status tells: weight, phase, baseline error rate and the last analysis (counted once)."""
@@ -98,12 +99,14 @@ class OperatorMetrics:
             self.analyses.labels(namespace, name, result.name, result.verdict).inc()
         self.analysis_runs.labels(namespace, name, analysis.verdict).inc()
         # A stale value must not keep an alert firing: criteria without a value now lose their series.
+        # Remembering which criteria had a value keeps this O(criteria): scanning every migration's series
+        # here was O(N) per analysis, on the event loop (bench/scale.py found it).
         valued = {r.name: r.value for r in analysis.criteria if r.value is not None}
-        for labels in _label_sets(self.analysis_value):
-            if labels[:2] == (namespace, name) and labels[2] not in valued:
-                self.analysis_value.remove(*labels)
+        for criterion in self._valued.get((namespace, name), set()) - valued.keys():
+            _remove(self.analysis_value, namespace, name, criterion)
         for criterion, value in valued.items():
             self.analysis_value.labels(namespace, name, criterion).set(value)
+        self._valued[(namespace, name)] = set(valued)
 
     def record_rollback(self, namespace: str, name: str, reason: str) -> None:
         self.rollbacks.labels(namespace, name, (reason or "Unknown")[:REASON_LIMIT]).inc()
@@ -141,6 +144,7 @@ class OperatorMetrics:
                 if labels[:2] == (namespace, name):
                     metric.remove(*labels)
         self._counted.pop((namespace, name), None)
+        self._valued.pop((namespace, name), None)
 
 
 def _remove(metric: Gauge, *labels: str) -> None:
