@@ -9,6 +9,7 @@ that records applies, so "nothing overwritten" is observed, not assumed.
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -140,7 +141,11 @@ mirror_filter = st.fixed_dictionaries(
         ),
     }
 )
-header_match = st.just({"headers": [{"type": "Exact", "name": "x-ai-eg-model", "value": MODEL}]})
+header_match = st.one_of(
+    st.just({"headers": [{"type": "Exact", "name": "x-ai-eg-model", "value": MODEL}]}),
+    st.fixed_dictionaries({}, optional={"headers": st.one_of(st.lists(junk, max_size=2), junk)}),
+    junk,
+)
 rule = st.one_of(
     st.fixed_dictionaries(
         {},
@@ -202,7 +207,11 @@ def check_blocked_and_untouched(adapter: Any, kind: str, state: RouteState) -> N
         assert adapter.kube.applied == [], "a malformed route is never overwritten"
 
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("PMO_FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FUZZ
@@ -270,6 +279,9 @@ def _route(*refs: Any, filters: Any = None) -> dict[str, Any]:
         ("HTTPRoute", _route({"name": SRC, "weight": 1.5}), "weight"),
         ("AIGatewayRoute", _route({"name": SRC, "weight": "abc"}), "weight"),
         ("AIGatewayRoute", _route({"name": SRC, "priority": "high"}), "priority"),
+        ("AIGatewayRoute", {"spec": {"rules": [{"matches": "0", "backendRefs": [{"name": SRC}]}]}}, "matches"),
+        ("AIGatewayRoute", {"spec": {"rules": [{"matches": [{"headers": [7]}], "backendRefs": [{"name": SRC}]}]}},
+         "header"),
         (
             "HTTPRoute",
             _route({"name": SRC}, filters=[{"type": "RequestMirror", "requestMirror": {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -262,7 +263,7 @@ def _clear(text: str | None) -> bool:
 
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("PMO_FUZZ_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
@@ -270,7 +271,9 @@ FUZZ = settings(
 
 @FUZZ
 @given(raw=st.deferred(any_specs), sequence=ticks)
-def test_any_schema_valid_spec_is_driven_or_refused_clearly(raw: dict[str, Any], sequence: list[dict[str, Any]]) -> None:  # noqa: E501
+def test_any_schema_valid_spec_is_driven_or_refused_clearly(
+    raw: dict[str, Any], sequence: list[dict[str, Any]]
+) -> None:
     try:
         spec = ProviderMigrationSpec.from_wire(raw)
     except ValidationError as e:  # a CEL rule the schema alone does not express

@@ -22,8 +22,12 @@ SHARED_REF_FIELDS = ("group", "kind", "namespace", "priority")
 
 def matches_model(rule: Rule, model_name: str) -> bool:
     """An Exact match of the header the AI Gateway fills from the request body's `model`."""
-    for match in rule.get("matches") or []:
-        for header in (match or {}).get("headers") or []:
+    for match in _listed(rule.get("matches"), "rule matches"):
+        if match is not None and not isinstance(match, dict):
+            raise RouteError("a rule match is not an object")
+        for header in _listed((match or {}).get("headers"), "match headers"):
+            if not isinstance(header, dict):
+                raise RouteError("a match header is not an object")
             if (
                 str(header.get("name", "")).lower() == MODEL_HEADER
                 and (header.get("type") or "Exact") == "Exact"
@@ -31,6 +35,14 @@ def matches_model(rule: Rule, model_name: str) -> bool:
             ):
                 return True
     return False
+
+
+def _listed(value: object, what: str) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RouteError(f"{what} is not a list")
+    return value
 
 
 def priority(ref: Ref | None) -> int:
