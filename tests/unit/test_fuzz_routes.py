@@ -25,6 +25,7 @@ from provider_migration.api.status import HistoryEntry, Phase, ProviderMigration
 from provider_migration.core.actions import PostEvent
 from provider_migration.core.decide import decide
 from provider_migration.core.observations import Observations, RouteState, SecretsState
+from provider_migration.routing import litellm
 from provider_migration.routing.aigatewayroute import AIGatewayRouteAdapter
 from provider_migration.routing.errors import RouteError
 from provider_migration.routing.httproute import HTTPRouteAdapter
@@ -311,3 +312,17 @@ def test_weights_read_back_from_a_valid_route_are_percent() -> None:
     adapter.apply_weights(50, 50, 0)
     assert adapter.kube.applied == [("HTTPRoute", "route")]
     assert not math.isnan(state.source_weight)
+
+
+@pytest.mark.parametrize("name", ["\x85", "chat\x85v2", "\u2028", "x\u2029", "ünïcödé", "a'b\"c", "\ufeffchat"])
+def test_a_written_litellm_config_reads_back_what_was_written(name: str) -> None:
+    """PyYAML's unicode output folds U+0085 (NEL) inside quoted scalars: LiteLLM would read another model name."""
+    config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
+    assert yaml.safe_load(litellm.render(config)) == config
+
+
+@FUZZ
+@given(name=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30))
+def test_any_model_name_survives_a_write(name: str) -> None:
+    config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
+    assert yaml.safe_load(litellm.render(config)) == config

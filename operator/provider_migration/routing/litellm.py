@@ -59,7 +59,11 @@ def parse_config(text: str | None, key: str) -> Config:
 
 
 def render(config: Config) -> str:
-    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    if yaml.safe_load(text) != config:
+        # PyYAML's unicode output folds U+0085 (NEL) inside quoted scalars; escaped output round-trips.
+        text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=False)
+    return text
 
 
 def config_hash(text: str) -> str:
