@@ -74,6 +74,7 @@ class Figures:
     bare_peak_rss_mib: float = 0.0
     bare_cores: float = 0.0
     api_requests_per_migration_interval: float = 0.0
+    api_requests_per_migration: float = 0.0
     api_requests_by_kind: dict[str, int] = field(default_factory=dict)
     status_writes: int = 0
     status_write_conflicts: int = 0
@@ -82,6 +83,7 @@ class Figures:
     idle_api_requests_per_migration_interval: float = 0.0
     prometheus_queries_per_interval: float = 0.0
     prometheus_queries_per_migration_interval: float = 0.0
+    prometheus_queries_per_migration: float = 0.0
     pause_to_weight_p50_s: float | None = None
     pause_to_weight_p95_s: float | None = None
     pause_to_weight_max_s: float | None = None
@@ -203,6 +205,7 @@ def measure(
     ops = _operator_only(operator_requests(before[0], after[0], before[1], after[1]))
     figures.api_requests_by_kind = {" ".join(p for p in k if p): v for k, v in sorted(ops.items())}
     figures.api_requests_per_migration_interval = sum(ops.values()) / n / intervals
+    figures.api_requests_per_migration = sum(ops.values()) / n
     figures.status_writes = ops[("PATCH", c.PLURAL, "status")]
     figures.status_write_conflicts = failed(after[0], "PATCH", c.PLURAL, "status") - failed(
         before[0], "PATCH", c.PLURAL, "status"
@@ -211,6 +214,7 @@ def measure(
     queries = after[2] - before[2]
     figures.prometheus_queries_per_interval = queries / intervals
     figures.prometheus_queries_per_migration_interval = queries / n / intervals
+    figures.prometheus_queries_per_migration = queries / n
 
     say(f"N={n}: rollout done in {figures.rollout_s:.0f}s; idle for {IDLE_INTERVALS} intervals")
     idle_before = snapshot()
@@ -296,9 +300,11 @@ def print_table(results: list[Figures]) -> None:
         ("bare kopf peak RSS (MiB)", lambda f: fmt(f.bare_peak_rss_mib, ".0f")),
         ("  RSS ratio operator/bare", lambda f: fmt(f.rss_ratio)),
         ("operator mean CPU (cores)", lambda f: fmt(f.pmo_cores, ".3f")),
+        ("operator CPU time, rollout (s)", lambda f: fmt(f.pmo_cores * f.rollout_s, ".0f")),
         ("bare kopf mean CPU (cores)", lambda f: fmt(f.bare_cores, ".3f")),
         ("  CPU ratio operator/bare", lambda f: fmt(f.cpu_ratio, ".1f")),
         ("API requests / migration / interval", lambda f: fmt(f.api_requests_per_migration_interval)),
+        ("API requests / migration, whole rollout", lambda f: fmt(f.api_requests_per_migration, ".0f")),
         ("status writes (PATCH status), rollout", lambda f: str(f.status_writes)),
         ("  refused (resourceVersion conflict)", lambda f: str(f.status_write_conflicts)),
         ("  status changes seen by watch", lambda f: str(f.status_changes_seen)),
@@ -306,6 +312,7 @@ def print_table(results: list[Figures]) -> None:
         ("API requests / migration / idle interval", lambda f: fmt(f.idle_api_requests_per_migration_interval)),
         ("Prometheus queries / interval", lambda f: fmt(f.prometheus_queries_per_interval, ".0f")),
         ("  per migration", lambda f: fmt(f.prometheus_queries_per_migration_interval)),
+        ("Prometheus queries / migration, whole rollout", lambda f: fmt(f.prometheus_queries_per_migration, ".0f")),
         ("pause end -> next weight p50 (s)", lambda f: fmt(f.pause_to_weight_p50_s)),
         ("pause end -> next weight p95 (s)", lambda f: fmt(f.pause_to_weight_p95_s)),
         ("pause end -> next weight max (s)", lambda f: fmt(f.pause_to_weight_max_s)),
