@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
@@ -109,7 +110,15 @@ def scrape_interval_for(interval: float) -> str:
     return f"{max(1, min(5, int(interval // 3)))}s"
 
 
-def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False, proposed_fixes: bool = False) -> Figures:
+def run(
+    n: int,
+    rollout: Rollout,
+    workdir: Path | None,
+    profile: bool = False,
+    proposed_fixes: bool = False,
+    hold: bool = False,
+    analysis: bool = True,
+) -> Figures:
     interval = float(seconds(rollout.interval))
     with BenchEnvironment(scrape_interval_for(interval), workdir=workdir) as env, contextlib.ExitStack() as stack:
         api = env.api()
@@ -129,7 +138,8 @@ def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False, p
         env.prometheus.wait_for_target("litellm", timeout=60)
         say(f"N={n}: creating {n} ProviderMigrations (operator not yet running)")
         url = env.prometheus.url
-        in_parallel(lambda i: create_migration(api, NAMESPACE, migration(names[i], url, rollout)), range(n))
+        spec_url = url if analysis else None
+        in_parallel(lambda i: create_migration(api, NAMESPACE, migration(names[i], spec_url, rollout)), range(n))
         tally.add("POST", "providermigrations", n)
 
         logs = env.workdir / "logs"
@@ -151,7 +161,7 @@ def run(n: int, rollout: Rollout, workdir: Path | None, profile: bool = False, p
             stack.callback(sampler.stop)
         say(f"N={n}: pmo run started (pid {pmo.pid}); bare kopf alongside (pid {bare.pid})")
         profiler = Profiler(pmo.pid, logs / "pmo-profile.txt") if profile else None
-        figures = measure(n, interval, pmo, samplers, recorder, snapshot, before)
+        figures = measure(n, interval, pmo, samplers, recorder, snapshot, before, hold)
         if profiler is not None:
             profiler.stop()
             print_profile(profiler)
@@ -179,15 +189,21 @@ def measure(
     recorder: Recorder,
     snapshot: Callable[[], Snapshot],
     before: Snapshot,
+    hold: bool = False,
 ) -> Figures:
-    """Waits for every migration to finish, then for an idle stretch, and reads the counters around both."""
+    """Waits for every migration to finish (or, with `hold`, to reach its first step's long pause), then for
+    an idle stretch, and reads the counters around both."""
     figures = Figures(n=n)
     pmo_sampler, bare_sampler = samplers
     start_pmo, start_bare = pmo_sampler.mark(), bare_sampler.mark()
     indices = list(range(n))
     deadline = time.monotonic() + max(600.0, 0.9 * n)
     last_print = 0.0
-    while recorder.terminal(indices) < n and time.monotonic() < deadline:
+
+    def done() -> int:
+        return recorder.holding(indices) if hold else recorder.terminal(indices)
+
+    while done() < n and time.monotonic() < deadline:
         if not pmo.alive():
             raise RuntimeError(f"pmo run exited:\n{pmo.log()[-3000:]}")
         if time.monotonic() - last_print >= 15:
@@ -198,7 +214,7 @@ def measure(
     end_pmo, end_bare = pmo_sampler.mark(), bare_sampler.mark()
     after = snapshot()
     figures.rollout_s = end_pmo[0] - start_pmo[0]
-    figures.finished = recorder.terminal(indices)
+    figures.finished = done()
     figures.phases = dict(Counter(str(p) for p in recorder.phases().values()))
     figures.pmo_cores, figures.bare_cores = cores_between(start_pmo, end_pmo), cores_between(start_bare, end_bare)
     intervals = figures.rollout_s / interval
@@ -249,7 +265,8 @@ def _wait_for_finalizers(api: client.ApiClient, n: int, tally: ApiTally, timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tally.add("LIST", c.PLURAL)
-        items = custom.list_namespaced_custom_object(c.GROUP, c.VERSION, NAMESPACE, c.PLURAL)["items"]
+        listing: Any = custom.list_namespaced_custom_object(c.GROUP, c.VERSION, NAMESPACE, c.PLURAL)
+        items = listing["items"]
         if sum(BARE_FINALIZER in (i["metadata"].get("finalizers") or []) for i in items) >= n:
             return
         time.sleep(1)
@@ -337,13 +354,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--proposed-fixes", action="store_true", help="run the operator with bench/proposed_fixes.py applied"
     )
+    parser.add_argument(
+        "--hold", action="store_true", help="idle intervals measured in a 1 h pause at 10 %% (not after the end)"
+    )
+    parser.add_argument("--no-analysis", action="store_true", help="migrations without spec.analysis")
     parser.add_argument("--workdir", type=Path, help="keep the environment (and logs) here instead of a temp dir")
     args = parser.parse_args(argv)
-    rollout = Rollout(steps=((10, args.interval), (50, args.interval), (100, None)), interval=args.interval)
+    steps = ((10, "1h"), (100, None)) if args.hold else ((10, args.interval), (50, args.interval), (100, None))
+    rollout = Rollout(steps=steps, interval=args.interval)
     results = []
     for n in args.n or [100]:
         workdir = args.workdir / f"n{n}" if args.workdir else None
-        results.append(run(n, rollout, workdir, args.profile, args.proposed_fixes))
+        results.append(run(n, rollout, workdir, args.profile, args.proposed_fixes, args.hold, not args.no_analysis))
         print_table(results)
     if args.json:
         args.json.write_text(

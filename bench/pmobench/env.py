@@ -85,7 +85,8 @@ class BenchEnvironment:
         self.kubectl("wait", "--for=condition=Established", f"crd/{c.CRD_NAME}", "--timeout=60s")
 
     def create_namespace(self, name: str) -> None:
-        client.CoreV1Api(self.api()).create_namespace({"metadata": {"name": name}})
+        body: Any = {"metadata": {"name": name}}
+        client.CoreV1Api(self.api()).create_namespace(body)
 
     def __enter__(self) -> Self:
         try:

@@ -68,7 +68,7 @@ def route_sample(change: Change, names: Names) -> RouteSample:
         for entry in config.get("model_list") or []:
             if entry.get("model_name") == MODEL_NAME:
                 backend = (entry.get("model_info") or {}).get("id")
-                weights[backend] = int((entry.get("litellm_params") or {}).get("weight", 0))
+                weights[str(backend)] = int((entry.get("litellm_params") or {}).get("weight", 0))
     except (yaml.YAMLError, AttributeError, TypeError, ValueError) as e:
         return RouteSample(change.rv, change.seen_at, None, None, change.relisted, f"unreadable: {type(e).__name__}")
     return RouteSample(
@@ -126,6 +126,12 @@ class Recorder:
     def terminal(self, indices: list[int]) -> int:
         phases = self.phases()
         return sum(1 for i in indices if phases.get(i) in TERMINAL)
+
+    def holding(self, indices: list[int], step: int = 0) -> int:
+        """Migrations progressing at `step` (a hold: a long pause there)."""
+        with self.lock:
+            tracks = [self.migrations[i] for i in indices if i in self.migrations]
+            return sum(1 for t in tracks if t.phase == "Progressing" and t.status.get("currentStep") == step)
 
     def status_changes(self) -> int:
         with self.lock:

@@ -86,7 +86,7 @@ def litellm_config(names: Names) -> str:
     )
 
 
-def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+def _secret(name: str, data: dict[str, str]) -> Any:
     encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
     return {"metadata": {"name": name}, "data": encoded}
 
@@ -94,23 +94,20 @@ def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
 def gateway_objects(api: client.ApiClient, namespace: str, names: Names) -> int:
     """Creates the route, Deployment and Secrets; returns the number of API requests made."""
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-    core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": names.route}, "data": {"config.yaml": litellm_config(names)}}
-    )
+    config_map: Any = {"metadata": {"name": names.route}, "data": {"config.yaml": litellm_config(names)}}
+    core.create_namespaced_config_map(namespace, config_map)
     labels = {"app": names.deployment}
-    apps.create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": names.deployment},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
-                },
+    deployment: Any = {
+        "metadata": {"name": names.deployment},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
             },
         },
-    )
+    }
+    apps.create_namespaced_deployment(namespace, deployment)
     core.create_namespaced_secret(namespace, _secret(names.source_secret, {"api-key": SOURCE_KEY}))
     core.create_namespaced_secret(namespace, _secret(names.target_secret, {"api-key": TARGET_KEY}))
     core.create_namespaced_secret(namespace, _secret(names.gateway_secret, {"OPENAI_API_KEY": SOURCE_KEY}))

@@ -63,7 +63,11 @@ class FakeKube:
 
 
 def adapter_for(kind: str, obj: dict[str, Any]) -> Any:
-    cls = {"ConfigMap": LiteLLMConfigMapRoute, "HTTPRoute": HTTPRouteAdapter, "AIGatewayRoute": AIGatewayRouteAdapter}
+    cls: dict[str, Any] = {
+        "ConfigMap": LiteLLMConfigMapRoute,
+        "HTTPRoute": HTTPRouteAdapter,
+        "AIGatewayRoute": AIGatewayRouteAdapter,
+    }
     adapter = cls[kind](client.ApiClient(), "ns", spec(kind))  # no request is made by constructing it
     objects = {kind: obj, DEPLOYMENT.kind: {"metadata": {"name": "litellm"}}}
     adapter.kube = FakeKube(objects)
@@ -322,7 +326,7 @@ def test_a_written_litellm_config_reads_back_what_was_written(name: str) -> None
 
 
 @FUZZ
-@given(name=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30))
+@given(name=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30))
 def test_any_model_name_survives_a_write(name: str) -> None:
     config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
     assert yaml.safe_load(litellm.render(config)) == config

@@ -72,7 +72,7 @@ def spec_schema() -> dict[str, Any]:
 
 
 def hostile_text(min_size: int, max_size: int) -> st.SearchStrategy[str]:
-    chars = st.characters(exclude_categories=("Cs",))  # lone surrogates cannot travel as JSON/UTF-8
+    chars = st.characters(exclude_categories=["Cs"])  # lone surrogates cannot travel as JSON/UTF-8
     small = min(max_size, 40)
     options = [st.text(chars, min_size=min_size, max_size=max(small, min_size))]
     options.append(st.sampled_from([s for s in NASTY if min_size <= len(s) <= max_size]))
@@ -237,7 +237,8 @@ class ScriptedSource:
     """A MetricSource answering from a list: a number, None (no data) or an exception to raise."""
 
     def __init__(self, answers: list[Any]) -> None:
-        self.answers, self.asked = answers, []
+        self.answers: list[Any] = answers
+        self.asked: list[str] = []
 
     def query(self, promql: str) -> float | None:
         self.asked.append(promql)
@@ -352,7 +353,7 @@ def test_routing_and_credential_helpers_take_any_spec(raw: dict[str, Any], weigh
         name = gateway_key_name(endpoint, spec.route.kind)
         assert re.fullmatch(r"[-._a-zA-Z0-9]+", name), f"{name!r} is not a valid Secret data key"
     assert len(checksum(spec.target.backend.encode())) == 16
-    config = {
+    config: dict[str, Any] = {
         "model_list": [
             {
                 "model_name": spec.route.model_name,
