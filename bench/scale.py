@@ -115,7 +115,6 @@ def run(
     rollout: Rollout,
     workdir: Path | None,
     profile: bool = False,
-    proposed_fixes: bool = False,
     hold: bool = False,
     analysis: bool = True,
 ) -> Figures:
@@ -147,7 +146,7 @@ def run(
         bare.start()
         stack.callback(bare.stop)
         _wait_for_finalizers(api, n, tally)
-        pmo = PmoOperator(env.control_plane.kubeconfig, NAMESPACE, logs / "pmo.log", proposed_fixes=proposed_fixes)
+        pmo = PmoOperator(env.control_plane.kubeconfig, NAMESPACE, logs / "pmo.log")
         ctx = env.control_plane.ssl_context()
 
         def snapshot() -> tuple[Counter[RequestKey], Counter[RequestKey], int]:
@@ -352,9 +351,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", action="store_true", help="profile the operator with py-spy (if installed)")
     parser.add_argument(
-        "--proposed-fixes", action="store_true", help="run the operator with bench/proposed_fixes.py applied"
-    )
-    parser.add_argument(
         "--hold", action="store_true", help="idle intervals measured in a 1 h pause at 10 %% (not after the end)"
     )
     parser.add_argument("--no-analysis", action="store_true", help="migrations without spec.analysis")
@@ -365,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n in args.n or [100]:
         workdir = args.workdir / f"n{n}" if args.workdir else None
-        results.append(run(n, rollout, workdir, args.profile, args.proposed_fixes, args.hold, not args.no_analysis))
+        results.append(run(n, rollout, workdir, args.profile, args.hold, not args.no_analysis))
         print_table(results)
     if args.json:
         args.json.write_text(

@@ -15,7 +15,6 @@ from pathlib import Path
 from provider_migration.devenv.net import free_port
 
 BARE_OPERATOR = Path(__file__).resolve().parents[1] / "bare_operator.py"
-PROPOSED_FIXES = Path(__file__).resolve().parents[1] / "proposed_fixes.py"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -82,14 +81,10 @@ def _python_module(module: str) -> list[str]:
 class PmoOperator(OperatorProcess):
     """`pmo run` standalone on one namespace, with its metrics and health endpoints on free ports."""
 
-    def __init__(
-        self, kubeconfig: Path, namespace: str, log_path: Path, log_level: str = "INFO", proposed_fixes: bool = False
-    ) -> None:
+    def __init__(self, kubeconfig: Path, namespace: str, log_path: Path, log_level: str = "INFO") -> None:
         self.health_port, self.metrics_port = free_port(), free_port()
         pmo = shutil.which("pmo")
         command = [pmo] if pmo else _python_module("provider_migration.cli.main")
-        if proposed_fixes:
-            command = [sys.executable, str(PROPOSED_FIXES)]
         super().__init__(
             "pmo",
             [
