@@ -141,3 +141,24 @@ def test_missing_target_secret_blocks_without_touching_the_route(kube, namespace
     assert after == before, "a blocked migration must not touch the route"
     assert "Blocked" in event_reasons(kube, namespace)
     assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace)
+
+
+def test_deleting_an_unfinished_migration_puts_all_traffic_back_on_the_source(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
+    create_litellm_world(kube, namespace)
+    steps = [{"weight": 10, "pause": "1s"}, {"weight": 50, "pause": "10m"}, {"weight": 100}]
+    create(kube, namespace, migration("deleted", strategy={"steps": steps}))
+    wait_for(lambda: target_weight_in(config_of(kube, namespace)) == 50, 60, "target weight 50")
+    annotations = get_migration(kube, namespace, "deleted")["metadata"].get("annotations") or {}
+    assert not any(k.endswith("last-handled-configuration") for k in annotations), "no copy of the spec is stored"
+    api = client.CustomObjectsApi(kube)
+    api.delete_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, "deleted")
+
+    def gone() -> bool:
+        try:
+            get_migration(kube, namespace, "deleted")
+        except client.ApiException as e:
+            return e.status == 404
+        return False
+
+    wait_for(gone, 30, "the migration to be deleted (the operator releases its finalizer)")
+    assert target_weight_in(config_of(kube, namespace)) == 0

@@ -24,20 +24,23 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmo",
         description="provider-migration-operator: move LLM traffic between model providers.",
         epilog="exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused in this phase, 5 timed out",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if modules is None else modules:
         importlib.import_module(f"provider_migration.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # `pmo run` is the operator's entrypoint: it loads only its own module, not the plotting and HTTP client
+    # libraries of the other commands (tens of MiB in every replica).
+    parser = build_parser(["run"] if argv[:1] == ["run"] else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

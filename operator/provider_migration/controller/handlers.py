@@ -93,7 +93,14 @@ def tick_health(**_: Any) -> dict[str, float | int]:
 
 @kopf.daemon(*RESOURCE, initial_delay=lambda **_: random.uniform(0, 1), cancellation_timeout=10.0)
 async def drive(
-    namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopped, route_claims: kopf.Index, **_: Any
+    namespace: str,
+    name: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    memo: kopf.Memo,
+    stopped: kopf.DaemonStopped,
+    route_claims: kopf.Index,
+    **_: Any,
 ) -> None:
     wake = _wake_event(memo)
     counted = False  # whether this driver counts as active for the liveness check (terminal ones idle)
@@ -112,6 +119,11 @@ async def drive(
     finally:
         if counted:
             heartbeat.active -= 1
+        if stopped.reason is not None and kopf.DaemonStoppingReason.RESOURCE_DELETED in stopped.reason:
+            # Here rather than in an on.delete handler, which would make kopf store a copy of every spec in an
+            # annotation. kopf's finalizer keeps the object until this returns.
+            await asyncio.shield(asyncio.to_thread(restore_source, ports(), namespace, dict(spec), dict(status)))
+            metrics.DEFAULT.forget(namespace, name)
 
 
 async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | None:
@@ -138,13 +150,6 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
         if event.reason == "RollingBack":
             metrics.record_rollback(namespace, name, result.status.reason or "Unknown")
     return result.requeue_after if result.requeue_after is not None else IDLE_WAIT
-
-
-@kopf.on.delete(*RESOURCE, optional=True)
-async def on_delete(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> None:
-    """Deleting an unfinished migration puts all traffic back on the source: the safe default."""
-    await asyncio.to_thread(restore_source, ports(), namespace, dict(spec), dict(status))
-    metrics.DEFAULT.forget(namespace, name)
 
 
 def _wake_event(memo: kopf.Memo) -> asyncio.Event:
