@@ -337,3 +337,16 @@ def test_decide_never_mutates_the_status_it_was_given() -> None:
     world.commands["abort"] = "x"
     decide(world.spec, world.status, world.observe(), world.now + timedelta(seconds=90))
     assert world.status == before
+
+
+def test_a_pass_measured_before_prometheus_went_away_never_promotes() -> None:
+    # The pause (45s) ends between two scheduled analyses (every 30s): the last Pass is 14s old by then.
+    steps = [{"weight": 10, "pause": "45s"}, {"weight": 50}, {"weight": 100}]
+    world = World(spec_from(analysis=ANALYSIS, strategy={"steps": steps}))
+    run_until(world, Phase.PROGRESSING)
+    world.tick(31)
+    assert world.status.last_analysis is not None and world.status.last_analysis.verdict == "Pass"
+    world.verdict = "Inconclusive"  # Prometheus is gone from now on
+    world.run(600)
+    assert world.weights_seen == [10], "promoted on a measurement older than the outage"
+    assert world.status.phase == Phase.PAUSED and world.status.reason == "AnalysisInconclusive"

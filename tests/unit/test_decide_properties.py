@@ -102,6 +102,16 @@ def test_decide_keeps_invariants(spec: ProviderMigrationSpec, sequence: list[dic
 
         after = decision.status
         assert after.current_step - before.current_step <= 1, "advanced more than one step in one call"
+        steps = spec.strategy.steps
+        left = steps[before.current_step] if 0 <= before.current_step < len(steps) else None
+        human = (after.handled_commands.promote, after.handled_commands.approve) != (
+            before.handled_commands.promote,
+            before.handled_commands.approve,
+        )
+        to_stable = (after.phase, before.phase) == ("Stabilizing", "Progressing")
+        moved = after.current_step > before.current_step or to_stable
+        if spec.analysis is not None and left is not None and left.approval is None and moved and not human:
+            assert obs.analysis is not None and obs.analysis.verdict == "Pass", "promoted without a fresh Pass"
         projected = obs.secrets.target_projected
         for action in decision.actions:
             if isinstance(action, ProjectCredentials):

@@ -208,7 +208,8 @@ def test_httproute_mirror_reaches_backend_without_metrics(
     out = run(sim, 0.8)
     reqs = out["status"]["requests"]
     assert reqs["an"]["mirrored"] / reqs["oa"]["success"] == pytest.approx(0.5, abs=0.15)
-    assert an.stats()["status_200"] == reqs["an"]["mirrored"]
+    # Stopping cancels requests in flight: the provider may have answered a few the gateway never recorded.
+    assert reqs["an"]["mirrored"] <= an.stats()["status_200"] <= reqs["an"]["mirrored"] + 5
     ids = {s.labels["model_id"] for s in samples(out["metrics"], "litellm_deployment_total_requests", "_total")}
     assert ids == {"oa"}
     assert out["status"]["mirrors"] == {"an": 50}

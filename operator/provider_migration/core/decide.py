@@ -11,7 +11,7 @@ Rules that make restarts safe (DESIGN.md, "Lessons from the anchors"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from provider_migration.api.durations import seconds
 from provider_migration.api.spec import ProviderMigrationSpec
@@ -62,10 +62,29 @@ def needs(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: dat
     )
     wants_evaluation = spec.evaluation is not None and status.evaluation is None and phase == Phase.EVALUATING
     return Needs(
-        analysis=_analysis_due(spec, status, now),
+        analysis=_analysis_due(spec, status, now) or _step_ends(spec, status, now),
         baseline=wants_baseline,
         evaluation=wants_evaluation,
     )
+
+
+def _step_ends(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime) -> bool:
+    """The current step (or the stabilisation window) is over but for its analysis: measure now, so a promotion
+    always rests on a measurement of this tick, never on one taken before Prometheus went away."""
+    interval = analysis_interval(spec)
+    steps = steps_of(spec)
+    if interval is None or status.step_started_at is None or not 0 <= status.current_step < len(steps):
+        return False
+    if status.phase == Phase.STABILIZING:
+        hold = float(seconds(spec.cleanup.stabilization))
+    elif status.phase == Phase.PROGRESSING and steps[status.current_step].approval is None:
+        hold = float(pause_seconds(steps[status.current_step]))
+    else:
+        return False
+    ready_at = status.step_started_at + timedelta(seconds=max(hold, interval))
+    last = status.last_analysis
+    # Once per step end: if that measurement is not a Pass, the regular schedule measures again.
+    return now >= ready_at and (last is None or last.time < ready_at)
 
 
 def _analysis_due(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime) -> bool:
@@ -297,7 +316,7 @@ class _Machine:
 
     def start_rollback(self, cause: str, message: str) -> None:
         """`cause` (ErrorRate, Latency, Cost, Quality, Aborted...) stays the status reason until RolledBack."""
-        self.st.rollback_reason = f"{cause}: {message}"
+        self.st.rollback_reason = message  # the cause itself is status.reason
         self.transition(Phase.ROLLING_BACK, "RollingBack", message, warning=True, status_reason=cause)
         self.rolling_back()
 
@@ -350,7 +369,7 @@ class _Machine:
         failing = [c for c in analysis.criteria if c.verdict == "Fail"]
         if analysis.verdict == "Fail":
             st.failures += 1
-            summary = "; ".join(c.message or f"{c.name} failed" for c in failing) or "analysis failed"
+            summary = "; ".join(f"{c.name}: {c.message or 'failed'}" for c in failing) or "analysis failed"
             self.event("AnalysisFailed", summary, warning=True)
             if st.failures > limits.failure_limit:
                 self.start_rollback(_rollback_reason(failing), summary)
@@ -500,13 +519,16 @@ class _Machine:
         return self.route_matches(traffic_at(self.steps, self.st.current_step))
 
     def passed_since(self, since: datetime | None) -> bool:
-        """A Pass measured at the current step after `since` (an analysis at the same instant saw the old split)."""
-        last, st = self.st.last_analysis, self.st
+        """A Pass measured in this very tick, at the current step, over a window that started after `since`:
+        no promotion on an older measurement (Prometheus may have gone away since) or one of the old split."""
+        last, st, interval = self.st.last_analysis, self.st, analysis_interval(self.spec) or 0.0
         return (
-            last is not None
+            self.obs.analysis is not None
+            and last is not None
+            and last.time == self.now
             and last.verdict == "Pass"
             and last.step == st.current_step
-            and (since is None or last.time > since)
+            and (since is None or (self.now - since).total_seconds() >= interval)
         )
 
     def step_complete(self) -> bool:
