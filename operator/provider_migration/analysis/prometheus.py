@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,9 +44,19 @@ class PrometheusSource:
         self._client.close()
 
     def query(self, promql: str) -> float | None:
+        # Prometheus' own `timeout` parameter stops the evaluation server-side as well.
+        return parse_result(self._ask(self._client.custom_query, promql, params={"timeout": f"{self.timeout_s:g}"}))
+
+    def query_range(self, promql: str, start: datetime, end: datetime, step_seconds: float) -> Any:
+        """The raw `data.result` of a range query, with the same error mapping as `query` (for reports)."""
+        params = {"timeout": f"{self.timeout_s:g}"}
+        return self._ask(self._client.custom_query_range, promql, start, end, step=f"{step_seconds:g}s", params=params)
+
+    def _ask(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one client call; MetricsUnavailable when Prometheus cannot be asked, QueryFailed when the query
+        is at fault. Never the token in a message."""
         try:
-            # Prometheus' own `timeout` parameter stops the evaluation server-side as well.
-            result = self._client.custom_query(promql, params={"timeout": f"{self.timeout_s:g}"})
+            return call(*args, **kwargs)
         except requests.RequestException as e:  # connection refused, DNS, TLS, timeout, invalid JSON
             if _timed_out(e):
                 raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
@@ -57,7 +69,6 @@ class PrometheusSource:
             raise self._unavailable(f"answered HTTP {status or '?'}: {_short(e)}") from None
         except (KeyError, TypeError, ValueError) as e:
             raise self._unavailable(f"did not answer like a Prometheus API ({_short(e)})") from None
-        return parse_result(result)
 
     def _unavailable(self, what: str) -> MetricsUnavailable:
         return MetricsUnavailable(self._scrub(f"Prometheus at {self._shown_url} {what}"))

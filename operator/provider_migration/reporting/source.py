@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-from urllib3.util.retry import Retry
-
-from provider_migration.analysis.source import MetricsUnavailable, QueryFailed
+from provider_migration.analysis.prometheus import PrometheusSource
+from provider_migration.analysis.source import QueryFailed
 
 Point = tuple[datetime, float]
 MAX_POINTS = 500  # per series: enough for a readable plot, far below Prometheus' 11,000 limit
-_STATUS = re.compile(r"HTTP Status Code (\d{3})")
 
 
 class RangeSource(Protocol):
@@ -26,43 +21,23 @@ class RangeSource(Protocol):
 
 
 class PrometheusRangeSource:
+    """Range queries through the analysis' PrometheusSource: same client settings and error mapping."""
+
     def __init__(self, url: str, timeout_s: float = 10.0, bearer_token: str | None = None) -> None:
-        self.url = url.rstrip("/")
-        self.timeout_s = timeout_s
-        self._token = bearer_token or None
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-        self._client = PrometheusConnect(
-            url=self.url, headers=headers, retry=Retry(total=0, redirect=0, raise_on_status=False), timeout=timeout_s
-        )
+        self._source = PrometheusSource(url, timeout_s, bearer_token)
+
+    @property
+    def url(self) -> str:
+        return self._source.url
 
     def __repr__(self) -> str:
-        return f"PrometheusRangeSource(url={self.url!r})"
+        return f"PrometheusRangeSource({self._source!r})"
 
     def close(self) -> None:
-        self._client.close()
+        self._source.close()
 
     def query_range(self, promql: str, start: datetime, end: datetime, step_seconds: float) -> list[Point]:
-        try:
-            result = self._client.custom_query_range(
-                promql, start, end, step=f"{step_seconds:g}s", params={"timeout": f"{self.timeout_s:g}"}
-            )
-        except requests.RequestException as e:
-            raise MetricsUnavailable(
-                self._scrub(f"Prometheus at {self.url} is unreachable: {type(e).__name__}")
-            ) from None
-        except PrometheusApiClientException as e:
-            match = _STATUS.search(str(e))
-            status = int(match.group(1)) if match else 0
-            text = self._scrub(str(e))[:300]
-            if status in (400, 422):
-                raise QueryFailed(f"Prometheus rejected the query: {text}") from None
-            raise MetricsUnavailable(f"Prometheus at {self.url} answered HTTP {status or '?'}: {text}") from None
-        except (KeyError, TypeError, ValueError) as e:
-            raise MetricsUnavailable(f"Prometheus at {self.url} did not answer like a Prometheus API ({e})") from None
-        return parse_matrix(result)
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return parse_matrix(self._source.query_range(promql, start, end, step_seconds))
 
 
 def parse_matrix(result: Any) -> list[Point]:
