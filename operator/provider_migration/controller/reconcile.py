@@ -42,9 +42,7 @@ class TickResult:
     body: dict[str, Any]  # the object as read, for posting Events about it
     status: ProviderMigrationStatus
     requeue_after: float | None
-    events: list[PostEvent] = field(default_factory=list)
-    wrote: bool = False
-    conflict: bool = False
+    events: list[PostEvent] = field(default_factory=list)  # to post: only those of a recorded decision
 
 
 class ActionFailed(Exception):
@@ -110,9 +108,9 @@ def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus,
     if ports.migrations.write_status(
         meta["namespace"], meta["name"], meta["resourceVersion"], decision.status.to_wire()
     ):
-        result.wrote, result.events = True, events
+        result.events = events
     else:
-        result.conflict, result.requeue_after = True, 0.5  # someone wrote first: decide again on fresh data
+        result.requeue_after = 0.5  # someone wrote first: decide again on fresh data
     return result
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.core.observations import RouteState
 
 
@@ -24,7 +23,3 @@ class RouteAdapter(Protocol):
     def remove_source(self) -> None:
         """Remove the source entry/backendRef (cleanup after stabilisation); no-op when already gone."""
         ...
-
-
-class RouteAdapterFactory(Protocol):
-    def __call__(self, namespace: str, spec: ProviderMigrationSpec) -> RouteAdapter: ...
