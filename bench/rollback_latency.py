@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from pmo_devenv.demo import DemoSettings, Progress, demo_environment, run_scenario
+from pmo_devenv.demo.world import settings_problem
+
 from provider_migration.api.durations import seconds
-from provider_migration.devenv.demo import DemoSettings, Progress, demo_environment, run_scenario
-from provider_migration.devenv.demo.world import settings_problem
 
 
 class NoView:

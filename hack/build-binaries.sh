@@ -2,7 +2,7 @@
 # Builds kube-apiserver, etcd and helm from their published Go modules (through the Go module proxy) into
 # a per-version cache outside the repo, and prints that directory. Idempotent: a binary already there is
 # not rebuilt. Cold: ~5-25 min on 2 cores (mostly kube-apiserver); warm: instant.
-# The directory name must match provider_migration/devenv/binaries.py:bin_dir().
+# The directory name must match pmo_devenv/binaries.py:bin_dir().
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 K8S_VERSION="${PMO_K8S_VERSION:-v1.37.2}"

@@ -2,7 +2,7 @@
 # Idempotent set-up for `make setup`, `make test`, `make demo` and CI, on a fresh machine or a warm one.
 #   bash hack/ci-setup.sh [python] [prometheus] [binaries]     (no argument: all three)
 # prometheus: the Debian package, installed when missing (its own daemon is kept from starting: we run
-#             our own on a free loopback port). python: `pip install -e '.[dev]'`, skipped when this
+#             our own on a free loopback port). python: `pip install -e '.[dev]' -e ./workshop`, skipped when this
 #             checkout is already installed with the same pyproject.toml. binaries: hack/build-binaries.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,15 +32,16 @@ setup_prometheus() {
 setup_python() {
   mkdir -p build
   local stamp=build/.pip-installed want
-  want="$("$PYTHON" -c 'import sys; print(sys.prefix)') $(sha256sum pyproject.toml | cut -c1-16)"
+  want="$("$PYTHON" -c 'import sys; print(sys.prefix)') $(cat pyproject.toml workshop/pyproject.toml | sha256sum | cut -c1-16)"
   # Installed from *this* checkout (CI clones elsewhere) with the same dependencies?
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PYTHON" - <<'PY' 2>/dev/null
-import pathlib, sys, provider_migration
-sys.exit(pathlib.Path(provider_migration.__file__).resolve().parents[1] != pathlib.Path("operator").resolve())
+import pathlib, sys, provider_migration, pmo_devenv
+here = pathlib.Path(provider_migration.__file__).resolve().parents[1], pathlib.Path(pmo_devenv.__file__).resolve().parents[1]
+sys.exit(here != (pathlib.Path("operator").resolve(), pathlib.Path("workshop").resolve()))
 PY
   then return; fi
-  echo "setup: pip install -e '.[dev]'" >&2
-  "$PYTHON" -m pip install -q --root-user-action=ignore -e '.[dev]'
+  echo "setup: pip install -e '.[dev]' -e ./workshop" >&2
+  "$PYTHON" -m pip install -q --root-user-action=ignore -e '.[dev]' -e ./workshop
   echo "$want" > "$stamp"
 }
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from provider_migration.devenv import BinariesMissing, find_binaries
+from pmo_devenv import BinariesMissing, find_binaries
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "provider-migration-operator"
@@ -28,8 +27,10 @@ MODES: dict[str, dict[str, Any]] = {
     "namespaced": {"rbac": {"scope": "namespaced"}, "watchNamespaces": ["team-a", "team-b"]},
     "ha-cluster": {"ha": {"enabled": True, "replicas": 3}},
     "ha-namespaced": {"ha": {"enabled": True}, "rbac": {"scope": "namespaced"}, "watchNamespaces": ["team-a"]},
-    "monitoring": {"metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
-                   "grafanaDashboard": {"enabled": True}},
+    "monitoring": {
+        "metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
+        "grafanaDashboard": {"enabled": True},
+    },
 }
 
 # Every API call the operator makes, as (group, resource, verbs): the chart must grant exactly these
@@ -69,13 +70,22 @@ def run_helm(*args: str, values: dict[str, Any] | None = None) -> subprocess.Com
             path = Path(tmp) / "values.yaml"
             path.write_text(yaml.safe_dump(values))
             extra = ["--values", str(path)]
-        env = {**os.environ, "HELM_CACHE_HOME": f"{tmp}/cache", "HELM_CONFIG_HOME": f"{tmp}/config",
-               "HELM_DATA_HOME": f"{tmp}/data"}
+        env = {
+            **os.environ,
+            "HELM_CACHE_HOME": f"{tmp}/cache",
+            "HELM_CONFIG_HOME": f"{tmp}/config",
+            "HELM_DATA_HOME": f"{tmp}/data",
+        }
         return subprocess.run([str(helm()), *args, *extra], capture_output=True, text=True, timeout=120, env=env)
 
 
-def render_text(values: dict[str, Any] | None = None, *, include_crds: bool = False, release: str = RELEASE,
-                namespace: str = RELEASE_NAMESPACE) -> str:
+def render_text(
+    values: dict[str, Any] | None = None,
+    *,
+    include_crds: bool = False,
+    release: str = RELEASE,
+    namespace: str = RELEASE_NAMESPACE,
+) -> str:
     args = ["template", release, str(CHART), "--namespace", namespace]
     if include_crds:
         args.append("--include-crds")
@@ -84,8 +94,13 @@ def render_text(values: dict[str, Any] | None = None, *, include_crds: bool = Fa
     return result.stdout
 
 
-def render(values: dict[str, Any] | None = None, *, include_crds: bool = False, release: str = RELEASE,
-           namespace: str = RELEASE_NAMESPACE) -> list[dict[str, Any]]:
+def render(
+    values: dict[str, Any] | None = None,
+    *,
+    include_crds: bool = False,
+    release: str = RELEASE,
+    namespace: str = RELEASE_NAMESPACE,
+) -> list[dict[str, Any]]:
     """The chart's manifests for `values`, parsed."""
     text = render_text(values, include_crds=include_crds, release=release, namespace=namespace)
     return [d for d in yaml.safe_load_all(text) if d]

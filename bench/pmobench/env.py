@@ -11,10 +11,10 @@ from typing import Any, Self
 
 import yaml
 from kubernetes import client
+from pmo_devenv import ControlPlane, Prometheus
+from pmo_devenv.net import free_port
 
 from provider_migration.api import constants as c
-from provider_migration.devenv import ControlPlane, Prometheus
-from provider_migration.devenv.net import free_port
 
 from .exporter import LiteLLMExporter
 

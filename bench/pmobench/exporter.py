@@ -1,6 +1,6 @@
 """One process exporting LiteLLM's series for any number of backends, computed rather than simulated.
 
-The gateway simulator (provider_migration.devenv.simulators) follows one routing object and sends real
+The gateway simulator (pmo_devenv.simulators) follows one routing object and sends real
 requests; a thousand of those would measure the simulators, not the operator. Here every counter is the
 integral of a per-backend rate that the benchmark sets (and may change mid-run to inject a failure), so a
 scrape costs one pass over the backends and nothing runs between scrapes.

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from provider_migration.devenv.net import free_port
+from pmo_devenv.net import free_port
 
 BARE_OPERATOR = Path(__file__).resolve().parents[1] / "bare_operator.py"
 _PR_SET_PDEATHSIG = 1

@@ -1,4 +1,4 @@
-"""Session fixtures over provider_migration.devenv: a real kube-apiserver + etcd and Prometheus.
+"""Session fixtures over pmo_devenv: a real kube-apiserver + etcd and Prometheus.
 
 Set PMO_KUBECONFIG=<file> to run against an existing cluster instead (Prometheus still runs locally).
 Under CI=true anything missing fails the run; elsewhere the e2e tests skip with a hint how to enable them.
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from kubernetes import client
-
-from provider_migration.devenv import (
+from pmo_devenv import (
     Binaries,
     BinariesMissing,
     ControlPlane,
@@ -88,9 +87,17 @@ def kube(control_plane: ControlPlane | ExistingCluster) -> Iterator[client.ApiCl
 @pytest.fixture(scope="session")
 def kubectl(control_plane: ControlPlane | ExistingCluster) -> Callable[..., subprocess.CompletedProcess[str]]:
     """kubectl("get", "ns", check=True) with the admin kubeconfig; returns the CompletedProcess."""
+
     def run(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["kubectl", f"--kubeconfig={control_plane.kubeconfig}", *args],
-                              check=check, capture_output=True, text=True, input=input, timeout=60)
+        return subprocess.run(
+            ["kubectl", f"--kubeconfig={control_plane.kubeconfig}", *args],
+            check=check,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=60,
+        )
+
     return run
 
 

@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pmo_devenv import Prometheus
+from pmo_devenv.net import free_port
+from pmo_devenv.simulators.metrics import GatewayMetrics, Outcome, make_metrics
+from pmo_devenv.simulators.routing_readers import Arm
 from prometheus_client import start_http_server
 
 from provider_migration.analysis import (
@@ -23,10 +27,6 @@ from provider_migration.analysis import (
 )
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import BaselineStatus, ForecastStatus, Phase, ProviderMigrationStatus
-from provider_migration.devenv import Prometheus
-from provider_migration.devenv.net import free_port
-from provider_migration.devenv.simulators.metrics import GatewayMetrics, Outcome, make_metrics
-from provider_migration.devenv.simulators.routing_readers import Arm
 
 TOKEN = "e2e-bearer-token-4f2a"
 # Both presets export llm_quality_score: the job keeps one test's series apart from the other's.

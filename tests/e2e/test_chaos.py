@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from provider_migration.devenv import Binaries, find_prometheus
-from provider_migration.devenv.binaries import BinariesMissing
+from pmo_devenv import Binaries, find_prometheus
+from pmo_devenv.binaries import BinariesMissing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION
 
 from helm_chart import CHART, MODES, render_text, run_helm
-from provider_migration.devenv.thirdparty_crds import STANDIN_ANNOTATION
 
 pytestmark = pytest.mark.e2e
 
@@ -33,53 +33,123 @@ def _standin(plural: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.monitoring.coreos.com", "annotations": {
-            STANDIN_ANNOTATION: "minimal stand-in for the Prometheus Operator CRD, for chart tests only"}},
+        "metadata": {
+            "name": f"{plural}.monitoring.coreos.com",
+            "annotations": {
+                STANDIN_ANNOTATION: "minimal stand-in for the Prometheus Operator CRD, for chart tests only"
+            },
+        },
         "spec": {
-            "group": "monitoring.coreos.com", "scope": "Namespaced",
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
             "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                "type": "object", "properties": {"spec": spec}}}}],
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}},
+                }
+            ],
         },
     }
 
 
 def monitoring_standin_crds() -> list[dict[str, Any]]:
     string_map = {"type": "object", "additionalProperties": {"type": "string"}}
-    duration = {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?"
-                                             "(([0-9]+)s)?(([0-9]+)ms)?)$"}
-    label_selector = {"type": "object", "properties": {
-        "matchLabels": string_map,
-        "matchExpressions": {"type": "array", "items": {"type": "object", "required": ["key", "operator"],
-                                                        "properties": {"key": {"type": "string"},
-                                                                       "operator": {"type": "string"},
-                                                                       "values": {"type": "array",
-                                                                                  "items": {"type": "string"}}}}},
-    }}
-    service_monitor = {"type": "object", "required": ["selector"], "properties": {
-        "selector": label_selector,
-        "namespaceSelector": {"type": "object", "properties": {
-            "any": {"type": "boolean"}, "matchNames": {"type": "array", "items": {"type": "string"}}}},
-        "endpoints": {"type": "array", "items": {"type": "object", "properties": {
-            "port": {"type": "string"}, "path": {"type": "string"}, "scheme": {"type": "string"},
-            "interval": duration, "scrapeTimeout": duration, "honorLabels": {"type": "boolean"}}}},
-    }}
-    prometheus_rule = {"type": "object", "properties": {"groups": {"type": "array", "items": {
-        "type": "object", "required": ["name"], "properties": {
-            "name": {"type": "string", "minLength": 1}, "interval": duration,
-            "rules": {"type": "array", "items": {"type": "object", "required": ["expr"], "properties": {
-                "alert": {"type": "string"}, "record": {"type": "string"},
-                "expr": {"x-kubernetes-int-or-string": True}, "for": duration,
-                "labels": string_map, "annotations": string_map}}}}}}}}
-    return [_standin("servicemonitors", "ServiceMonitor", service_monitor),
-            _standin("prometheusrules", "PrometheusRule", prometheus_rule)]
+    duration = {
+        "type": "string",
+        "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+    }
+    label_selector = {
+        "type": "object",
+        "properties": {
+            "matchLabels": string_map,
+            "matchExpressions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "operator"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "operator": {"type": "string"},
+                        "values": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    }
+    service_monitor = {
+        "type": "object",
+        "required": ["selector"],
+        "properties": {
+            "selector": label_selector,
+            "namespaceSelector": {
+                "type": "object",
+                "properties": {
+                    "any": {"type": "boolean"},
+                    "matchNames": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "endpoints": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "port": {"type": "string"},
+                        "path": {"type": "string"},
+                        "scheme": {"type": "string"},
+                        "interval": duration,
+                        "scrapeTimeout": duration,
+                        "honorLabels": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    }
+    prometheus_rule = {
+        "type": "object",
+        "properties": {
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "interval": duration,
+                        "rules": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["expr"],
+                                "properties": {
+                                    "alert": {"type": "string"},
+                                    "record": {"type": "string"},
+                                    "expr": {"x-kubernetes-int-or-string": True},
+                                    "for": duration,
+                                    "labels": string_map,
+                                    "annotations": string_map,
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+    return [
+        _standin("servicemonitors", "ServiceMonitor", service_monitor),
+        _standin("prometheusrules", "PrometheusRule", prometheus_rule),
+    ]
 
 
 @pytest.fixture(scope="module")
 def chart_crds(kubectl: Kubectl) -> None:
     """The chart's crds/ installed for real (what `helm install` does first)."""
-    kubectl("apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
-            "-f", str(CHART / "crds"))
+    kubectl(
+        "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", str(CHART / "crds")
+    )
     kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in CHART_CRDS))
 
 
@@ -127,7 +197,12 @@ def test_helm_lint_reports_bad_values() -> None:
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_every_mode_applies_with_server_side_dry_run(
-    mode: str, namespace: str, watched: list[str], kubectl: Kubectl, chart_crds: None, monitoring_crds: None,
+    mode: str,
+    namespace: str,
+    watched: list[str],
+    kubectl: Kubectl,
+    chart_crds: None,
+    monitoring_crds: None,
     tmp_path: Path,
 ) -> None:
     manifest = tmp_path / "chart.yaml"

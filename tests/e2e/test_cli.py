@@ -17,10 +17,10 @@ from typing import Any, cast
 import pytest
 import yaml
 from kubernetes import client
+from pmo_devenv import ControlPlane, ExistingCluster
 
 from provider_migration.api.constants import GROUP, PLURAL, VERSION, command_annotation
 from provider_migration.cli.main import main
-from provider_migration.devenv import ControlPlane, ExistingCluster
 
 pytestmark = pytest.mark.e2e
 

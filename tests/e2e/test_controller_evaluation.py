@@ -18,9 +18,8 @@ from operator_support import (
     phase_of,
     wait_for,
 )
+from pmo_devenv.simulators.providers import ProviderSimulator
 from test_controller import create
-
-from provider_migration.devenv.simulators.providers import ProviderSimulator
 
 ITEMS = 8
 

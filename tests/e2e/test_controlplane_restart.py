@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-
-from provider_migration.devenv import Binaries, ControlPlane
+from pmo_devenv import Binaries, ControlPlane
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from provider_migration.devenv.demo import DemoResult, DemoSettings, Progress, attached, run_scenario
+from pmo_devenv.demo import DemoResult, DemoSettings, Progress, attached, run_scenario
 
 ROLLBACKS = {"error-spike": "ErrorRate", "latency": "Latency", "cost": "Cost", "quality": "Quality"}
 CRITERIA = {"error-spike": "errorRate", "latency": "latencyP95", "cost": "cost", "quality": "quality"}

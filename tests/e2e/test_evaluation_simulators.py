@@ -37,7 +37,7 @@ def provider() -> Iterator[Start]:
 
     def start(flavor: str, key: str, *flags: str) -> str:
         env = dict(os.environ, SIM_KEY=key)
-        cmd = [sys.executable, "-m", "provider_migration.devenv.simulators.providers", "--flavor", flavor,
+        cmd = [sys.executable, "-m", "pmo_devenv.simulators.providers", "--flavor", flavor,
                "--api-key-env", "SIM_KEY", *flags]  # fmt: skip
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)

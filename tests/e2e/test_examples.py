@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from pmo_devenv.thirdparty_crds import CrdsUnavailable, install_gateway_crds
 
 from example_manifests import EXAMPLES, InvalidCase, load_documents, load_invalid, migrations_in
 from provider_migration.api import constants as c
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.devenv.thirdparty_crds import CrdsUnavailable, install_gateway_crds
 
 pytestmark = pytest.mark.e2e
 
@@ -100,8 +100,17 @@ def test_get_pmig_prints_the_printer_columns(crds: None, kubectl: Kubectl, names
     (manifest,) = migrations_in(load_documents(path))
     name = manifest["metadata"]["name"]
     status = {"status": {"phase": "Progressing", "currentStep": 1, "currentWeight": 50}}
-    kubectl("patch", f"{c.PLURAL}.{c.GROUP}", name, "-n", namespace, "--subresource=status",
-            "--type=merge", "-p", json.dumps(status))
+    kubectl(
+        "patch",
+        f"{c.PLURAL}.{c.GROUP}",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
     header, row = kubectl("get", "pmig", "-n", namespace).stdout.splitlines()
     assert header.split() == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "AGE"]
     assert row.split()[:6] == [name, "Progressing", "1", "50", "gpt-4o", "claude-sonnet-4-5"]

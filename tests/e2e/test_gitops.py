@@ -43,8 +43,12 @@ NAME = "gitops-sync"
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
 
 
 def git_manifests() -> list[dict[str, Any]]:
@@ -52,16 +56,27 @@ def git_manifests() -> list[dict[str, Any]]:
     labels = {"app": "litellm"}
     steps = [{"weight": 10, "pause": "1s"}, {"weight": 50, "pause": "30m"}, {"weight": 100}]
     return [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "llm-gateway"},
-         "data": {"config.yaml": litellm_config()}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "llm-gateway"},
+            "data": {"config.yaml": litellm_config()},
+        },
         _secret("openai-api-key", {"api-key": SOURCE_KEY}),
         _secret("anthropic-api-key", {"api-key": TARGET_KEY}),
         _secret("llm-gateway-keys", {"OPENAI_API_KEY": SOURCE_KEY}),
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "litellm"}, "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels},
-                         "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]}},
-        }},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "litellm"},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
+                },
+            },
+        },
         migration(NAME, strategy={"type": "Phased", "steps": steps}),
     ]
 
@@ -83,8 +98,15 @@ def operator(control_plane, namespace: str, tmp_path: Path, product_crd: None) -
 
 def argocd_sync(kubectl, namespace: str, manifests: Path) -> None:  # type: ignore[no-untyped-def]
     """What `argocd app sync` runs with ServerSideApply=true."""
-    kubectl("apply", "--server-side", "--force-conflicts", f"--field-manager={ARGOCD_MANAGER}",
-            f"--namespace={namespace}", "-f", str(manifests))
+    kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        f"--field-manager={ARGOCD_MANAGER}",
+        f"--namespace={namespace}",
+        "-f",
+        str(manifests),
+    )
 
 
 def _route_weight(kube: client.ApiClient, namespace: str) -> int | None:
@@ -93,13 +115,20 @@ def _route_weight(kube: client.ApiClient, namespace: str) -> int | None:
 
 
 def test_a_sync_mid_migration_does_not_disturb_it_and_the_operator_restores_its_weights(
-    kube: client.ApiClient, kubectl, namespace: str, operator: OperatorProcess, tmp_path: Path  # type: ignore[no-untyped-def]
+    kube: client.ApiClient,
+    kubectl,
+    namespace: str,
+    operator: OperatorProcess,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     manifests = tmp_path / "git.yaml"
     manifests.write_text(yaml.safe_dump_all(git_manifests()))
     argocd_sync(kubectl, namespace, manifests)  # the first sync creates everything
-    wait_for(lambda: _route_weight(kube, namespace) == 50 and phase_of(kube, namespace, NAME) == "Progressing",
-             90, "the migration holding at 50 %")
+    wait_for(
+        lambda: _route_weight(kube, namespace) == 50 and phase_of(kube, namespace, NAME) == "Progressing",
+        90,
+        "the migration holding at 50 %",
+    )
     before = get_migration(kube, namespace, NAME)
     assert before["status"]["currentStep"] == 1
 

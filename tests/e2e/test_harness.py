@@ -16,14 +16,14 @@ from typing import Any, cast
 
 import pytest
 from kubernetes import client, watch
+from pmo_devenv import Binaries, ControlPlane, ExistingCluster, Prometheus, api_client
+from pmo_devenv.binaries import K8S_VERSION
+from pmo_devenv.net import free_port
+from pmo_devenv.processes import pid_matches
 from prometheus_api_client import PrometheusConnect
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from provider_migration.api.constants import FIELD_MANAGER
-from provider_migration.devenv import Binaries, ControlPlane, ExistingCluster, Prometheus, api_client
-from provider_migration.devenv.binaries import K8S_VERSION
-from provider_migration.devenv.net import free_port
-from provider_migration.devenv.processes import pid_matches
 
 pytestmark = pytest.mark.e2e
 
@@ -44,18 +44,34 @@ def widget_crd(kube: client.ApiClient) -> Iterator[str]:
     """A test-only CRD (independent of the product's CRD), waited on until Established."""
     ext = client.ApiextensionsV1Api(kube)
     name = f"{PLURAL}.{GROUP}"
-    schema = {"type": "object", "properties": {
-        "spec": {"type": "object", "properties": {"size": {"type": "integer"}, "color": {"type": "string"}}},
-        "status": {"type": "object", "properties": {"phase": {"type": "string"},
-                                                    "observedSize": {"type": "integer"}}},
-    }}
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"size": {"type": "integer"}, "color": {"type": "string"}}},
+            "status": {
+                "type": "object",
+                "properties": {"phase": {"type": "string"}, "observedSize": {"type": "integer"}},
+            },
+        },
+    }
     body: Any = {  # the client accepts plain manifests as well as its models
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
         "metadata": {"name": name},
-        "spec": {"group": GROUP, "scope": "Namespaced",
-                 "names": {"plural": PLURAL, "singular": "widget", "kind": KIND},
-                 "versions": [{"name": VERSION, "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": schema}, "subresources": {"status": {}}}]},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"plural": PLURAL, "singular": "widget", "kind": KIND},
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                    "subresources": {"status": {}},
+                }
+            ],
+        },
     }
     try:
         ext.create_custom_resource_definition(body)
@@ -71,8 +87,9 @@ def widget_crd(kube: client.ApiClient) -> Iterator[str]:
         ext.delete_custom_resource_definition(name)
 
 
-def test_server_version_is_the_built_version(kube: client.ApiClient,
-                                             control_plane: ControlPlane | ExistingCluster) -> None:
+def test_server_version_is_the_built_version(
+    kube: client.ApiClient, control_plane: ControlPlane | ExistingCluster
+) -> None:
     if isinstance(control_plane, ExistingCluster):
         pytest.skip("PMO_KUBECONFIG: an existing cluster runs its own version")
     info = client.VersionApi(kube).get_code()
@@ -93,20 +110,31 @@ def test_watch_receives_added_event(kube: client.ApiClient, widget_crd: str, nam
     rv = listed["metadata"]["resourceVersion"]
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("w1"))
     events = []
-    for event in watch.Watch().stream(api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
-                                      resource_version=rv, timeout_seconds=10):
+    for event in watch.Watch().stream(
+        api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, resource_version=rv, timeout_seconds=10
+    ):
         events.append((event["type"], event["object"]["metadata"]["name"]))
         break
     assert events == [("ADDED", "w1")]
 
 
-def test_server_side_apply_records_our_field_manager(kube: client.ApiClient, widget_crd: str,
-                                                     namespace: str) -> None:
+def test_server_side_apply_records_our_field_manager(kube: client.ApiClient, widget_crd: str, namespace: str) -> None:
     api = client.CustomObjectsApi(kube)
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("w2", size=1))
-    applied = cast(dict[str, Any], api.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "w2", {**_widget("w2"), "spec": {"color": "blue"}},
-        field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml"))
+    applied = cast(
+        dict[str, Any],
+        api.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            "w2",
+            {**_widget("w2"), "spec": {"color": "blue"}},
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        ),
+    )
     assert applied["spec"] == {"size": 1, "color": "blue"}
     managers = {(m["manager"], m["operation"]) for m in applied["metadata"]["managedFields"]}
     assert (FIELD_MANAGER, "Apply") in managers
@@ -118,30 +146,53 @@ def test_status_subresource_is_patched(kube: client.ApiClient, widget_crd: str, 
     api = client.CustomObjectsApi(kube)
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("w3", size=3))
     # Through the main resource, status is ignored: that is what makes the subresource real.
-    api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "w3", {"status": {"phase": "Nope"}},
-                                       _content_type="application/merge-patch+json")
-    assert "status" not in cast(dict[str, Any], api.get_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "w3"))
-    patched = cast(dict[str, Any], api.patch_namespaced_custom_object_status(
-        GROUP, VERSION, namespace, PLURAL, "w3", {"status": {"phase": "Ready", "observedSize": 3}},
-        _content_type="application/merge-patch+json"))
+    api.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        "w3",
+        {"status": {"phase": "Nope"}},
+        _content_type="application/merge-patch+json",
+    )
+    assert "status" not in cast(
+        dict[str, Any], api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "w3")
+    )
+    patched = cast(
+        dict[str, Any],
+        api.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            "w3",
+            {"status": {"phase": "Ready", "observedSize": 3}},
+            _content_type="application/merge-patch+json",
+        ),
+    )
     assert patched["status"] == {"phase": "Ready", "observedSize": 3}
     assert patched["spec"] == {"size": 3}
 
 
 def test_service_account_token_without_permission_is_forbidden(
-        kube: client.ApiClient, control_plane: ControlPlane | ExistingCluster, namespace: str,
-        kubectl: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    kube: client.ApiClient,
+    control_plane: ControlPlane | ExistingCluster,
+    namespace: str,
+    kubectl: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> None:
     core = client.CoreV1Api(kube)
-    core.create_namespaced_service_account(namespace, client.V1ServiceAccount(
-        metadata=client.V1ObjectMeta(name="nobody")))
+    core.create_namespaced_service_account(
+        namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="nobody"))
+    )
     token = kubectl("create", "token", "nobody", "-n", namespace, "--duration=10m").stdout.strip()
     assert token.count(".") == 2  # a JWT from the TokenRequest API
     sa_client = api_client(control_plane.kubeconfig_for_token(token, tmp_path / "sa.kubeconfig"))
     try:
         # Authenticated as the ServiceAccount...
         review = client.AuthenticationV1Api(sa_client).create_self_subject_review(
-            client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"))
+            client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
+        )
         assert review.status and review.status.user_info
         assert review.status.user_info.username == f"system:serviceaccount:{namespace}:nobody"
         # ...but RBAC grants it nothing.
@@ -150,13 +201,21 @@ def test_service_account_token_without_permission_is_forbidden(
         assert denied.value.status == 403
         # Grant exactly one verb and the same call goes through: RBAC is really enforced.
         rbac = client.RbacAuthorizationV1Api(kube)
-        rbac.create_namespaced_role(namespace, client.V1Role(
-            metadata=client.V1ObjectMeta(name="read-configmaps"),
-            rules=[client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["list"])]))
-        rbac.create_namespaced_role_binding(namespace, client.V1RoleBinding(
-            metadata=client.V1ObjectMeta(name="nobody-reads-configmaps"),
-            role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name="read-configmaps"),
-            subjects=[client.RbacV1Subject(kind="ServiceAccount", name="nobody", namespace=namespace)]))
+        rbac.create_namespaced_role(
+            namespace,
+            client.V1Role(
+                metadata=client.V1ObjectMeta(name="read-configmaps"),
+                rules=[client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["list"])],
+            ),
+        )
+        rbac.create_namespaced_role_binding(
+            namespace,
+            client.V1RoleBinding(
+                metadata=client.V1ObjectMeta(name="nobody-reads-configmaps"),
+                role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name="read-configmaps"),
+                subjects=[client.RbacV1Subject(kind="ServiceAccount", name="nobody", namespace=namespace)],
+            ),
+        )
         deadline = time.monotonic() + 10
         while True:  # the RBAC authorizer reads from an informer: allow it a moment
             try:
@@ -191,8 +250,9 @@ def test_prometheus_scrapes_a_target(prometheus: Prometheus) -> None:
 
 
 def _pmo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "provider_migration.cli.main", *args],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "provider_migration.cli.main", *args], capture_output=True, text=True, timeout=180
+    )
 
 
 def test_pmo_dev_up_status_down_leaves_no_processes(binaries: Binaries, tmp_path: Path) -> None:
@@ -202,8 +262,13 @@ def test_pmo_dev_up_status_down_leaves_no_processes(binaries: Binaries, tmp_path
         assert up.returncode == 0, up.stderr
         state = json.loads((d / "state.json").read_text())
         assert f"kubeconfig:     {d / 'kubeconfig'}" in up.stdout and state["prometheus_url"] in up.stdout
-        version = subprocess.run(["kubectl", "--kubeconfig", state["kubeconfig"], "version", "-o", "json"],
-                                 capture_output=True, text=True, check=True, timeout=60)
+        version = subprocess.run(
+            ["kubectl", "--kubeconfig", state["kubeconfig"], "version", "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == K8S_VERSION
         assert _pmo("dev", "status", "--dir", str(d)).returncode == 0
         assert _pmo("dev", "up", "--dir", str(d)).returncode == 0  # idempotent: already running
@@ -218,7 +283,7 @@ def test_pmo_dev_up_status_down_leaves_no_processes(binaries: Binaries, tmp_path
 _OWNER = """
 import sys, time
 from pathlib import Path
-from provider_migration.devenv import ControlPlane
+from pmo_devenv import ControlPlane
 cp = ControlPlane(Path(sys.argv[1])).start()
 print(" ".join(f"{p.pid}:{p.argv[0]}" for p in cp.processes), flush=True)
 time.sleep(300)
@@ -227,8 +292,7 @@ time.sleep(300)
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_no_orphans_when_the_owner_dies(binaries: Binaries, tmp_path: Path, sig: signal.Signals) -> None:
-    owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(tmp_path / "cp")],
-                             stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(tmp_path / "cp")], stdout=subprocess.PIPE, text=True)
     try:
         line = owner.stdout.readline() if owner.stdout else ""
         children = [(int(pid), exe) for pid, exe in (w.split(":", 1) for w in line.split())]

@@ -38,10 +38,10 @@ from operator_support import (
     target_weight_in,
     wait_for,
 )
+from pmo_devenv import ControlPlane, ExistingCluster, api_client
 
 from helm_chart import CHART, OPERATOR_NEEDS, run_helm
 from provider_migration.api import constants as c
-from provider_migration.devenv import ControlPlane, ExistingCluster, api_client
 
 pytestmark = pytest.mark.e2e
 
@@ -59,8 +59,9 @@ class Release:
     watched: list[str]
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["kubectl", f"--kubeconfig={self.kubeconfig}", *args],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            ["kubectl", f"--kubeconfig={self.kubeconfig}", *args], capture_output=True, text=True, timeout=60
+        )
 
     def can_i(self, verb: str, group: str, resource: str, namespace: str | None, name: str = "") -> bool:
         """A SelfSubjectAccessReview, as `kubectl auth can-i` sends, but with the API group explicit: kubectl
@@ -68,10 +69,19 @@ class Release:
         a resource that does not exist."""
         plural, _, subresource = resource.partition("/")
         review = client.AuthorizationV1Api(self.api).create_self_subject_access_review(
-            client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-                resource_attributes=client.V1ResourceAttributes(
-                    verb=verb, group=group, resource=plural, subresource=subresource or None,
-                    namespace=namespace, name=name or None))))
+            client.V1SelfSubjectAccessReview(
+                spec=client.V1SelfSubjectAccessReviewSpec(
+                    resource_attributes=client.V1ResourceAttributes(
+                        verb=verb,
+                        group=group,
+                        resource=plural,
+                        subresource=subresource or None,
+                        namespace=namespace,
+                        name=name or None,
+                    )
+                )
+            )
+        )
         return review.status is not None and bool(review.status.allowed)
 
     @cached_property
@@ -81,13 +91,15 @@ class Release:
 
 def _make_namespace(kube: client.ApiClient, name: str) -> str:
     client.CoreV1Api(kube).create_namespace(
-        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"pmo-test": "e2e"})))
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"pmo-test": "e2e"}))
+    )
     return name
 
 
 @pytest.fixture
-def install(control_plane: Cluster, kube: client.ApiClient, namespace: str,
-            tmp_path: Path) -> Iterator[Callable[..., Release]]:
+def install(
+    control_plane: Cluster, kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> Iterator[Callable[..., Release]]:
     """install(values, watched=N) -> Release: `helm install` into a fresh namespace, plus a token kubeconfig."""
     installed: list[str] = []
     extra_namespaces: list[str] = []
@@ -98,15 +110,32 @@ def install(control_plane: Cluster, kube: client.ApiClient, namespace: str,
         extra_namespaces.extend(names)
         if watched:
             values = {**values, "watchNamespaces": names}
-        result = run_helm("install", release, str(CHART), "--namespace", namespace,
-                          f"--kubeconfig={control_plane.kubeconfig}", values=values)
+        result = run_helm(
+            "install",
+            release,
+            str(CHART),
+            "--namespace",
+            namespace,
+            f"--kubeconfig={control_plane.kubeconfig}",
+            values=values,
+        )
         assert result.returncode == 0, result.stderr
         installed.append(release)
         service_account = f"{release}-provider-migration-operator"
         token = subprocess.run(
-            ["kubectl", f"--kubeconfig={control_plane.kubeconfig}", "create", "token", service_account,
-             f"--namespace={namespace}", "--duration=1h"],
-            capture_output=True, text=True, timeout=60, check=True,
+            [
+                "kubectl",
+                f"--kubeconfig={control_plane.kubeconfig}",
+                "create",
+                "token",
+                service_account,
+                f"--namespace={namespace}",
+                "--duration=1h",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout.strip()
         kubeconfig = control_plane.kubeconfig_for_token(token, tmp_path / f"{release}.kubeconfig")
         return Release(release, namespace, service_account, kubeconfig, names)
@@ -135,17 +164,22 @@ def _status_of(call: Callable[[], Any]) -> int:
 def _seed(kube: client.ApiClient, namespace: str) -> None:
     """A Secret and a ConfigMap the operator could be asked about."""
     core = client.CoreV1Api(kube)
-    core.create_namespaced_secret(namespace, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="openai-api-key"), string_data={"api-key": "sk-rbac-test"}))
-    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="llm-gateway"), data={"config.yaml": "model_list: []\n"}))
+    core.create_namespaced_secret(
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="openai-api-key"), string_data={"api-key": "sk-rbac-test"}),
+    )
+    core.create_namespaced_config_map(
+        namespace,
+        client.V1ConfigMap(metadata=client.V1ObjectMeta(name="llm-gateway"), data={"config.yaml": "model_list: []\n"}),
+    )
 
 
 def test_the_token_authenticates_as_the_charts_service_account(install: Callable[..., Release]) -> None:
     release = install({})
     who = json.loads(release.kubectl("auth", "whoami", "-o", "json").stdout)
     assert who["status"]["userInfo"]["username"] == (
-        f"system:serviceaccount:{release.namespace}:{release.service_account}")
+        f"system:serviceaccount:{release.namespace}:{release.service_account}"
+    )
 
 
 def test_namespaced_mode_allows_every_operator_verb_in_watched_namespaces_only(
@@ -218,8 +252,9 @@ def test_ha_mode_may_write_only_its_own_peering_object(install: Callable[..., Re
         assert cluster.can_i(verb, "kopf.dev", "clusterkopfpeerings", None, name=peering)
         assert not cluster.can_i(verb, "kopf.dev", "clusterkopfpeerings", None, name="default")
     # kopf's keep-alive is a merge patch of the peering object's status (no status subresource).
-    patched = cluster.kubectl("patch", "clusterkopfpeerings.kopf.dev", peering, "--type=merge",
-                              "-p", '{"status": {"rbac-test": null}}')
+    patched = cluster.kubectl(
+        "patch", "clusterkopfpeerings.kopf.dev", peering, "--type=merge", "-p", '{"status": {"rbac-test": null}}'
+    )
     assert patched.returncode == 0, patched.stderr
     assert "Forbidden" in cluster.kubectl("delete", "clusterkopfpeerings.kopf.dev", peering).stderr
 
@@ -232,8 +267,9 @@ def test_ha_mode_may_write_only_its_own_peering_object(install: Callable[..., Re
 
 def _operator_args(kube: client.ApiClient, release: Release, health_port: int) -> list[str]:
     """The installed Deployment's container args, with local ports (several tests share this machine)."""
-    deployment = _plain(kube, client.AppsV1Api(kube).read_namespaced_deployment(release.service_account,
-                                                                               release.namespace))
+    deployment = _plain(
+        kube, client.AppsV1Api(kube).read_namespaced_deployment(release.service_account, release.namespace)
+    )
     args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     local = {"--liveness": f"--liveness=http://127.0.0.1:{health_port}/healthz", "--metrics-port": "--metrics-port=0"}
     return [local.get(a.split("=", 1)[0], a) for a in args] + [f"--kubeconfig={release.kubeconfig}"]
@@ -242,8 +278,13 @@ def _operator_args(kube: client.ApiClient, release: Release, health_port: int) -
 def _start_operator(args: list[str], release: Release, log_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     pmo = shutil.which("pmo") or "pmo"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([pmo, "run", *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1", "KUBECONFIG": str(release.kubeconfig)})
+        proc = subprocess.Popen(
+            [pmo, "run", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "KUBECONFIG": str(release.kubeconfig)},
+        )
     return proc, log_path
 
 
@@ -274,15 +315,20 @@ def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
     proc, log_path = _start_operator(args, release, tmp_path / "operator.log")
     try:
         client.CustomObjectsApi(kube).create_namespaced_custom_object(
-            c.GROUP, c.VERSION, ns, c.PLURAL, migration("as-service-account"))
+            c.GROUP, c.VERSION, ns, c.PLURAL, migration("as-service-account")
+        )
         with WeightRecorder(kube, ns) as recorder:
-            wait_for(lambda: phase_of(kube, ns, "as-service-account") in ("Succeeded", "Failed", "Blocked"), 120,
-                     "the migration to finish")
+            wait_for(
+                lambda: phase_of(kube, ns, "as-service-account") in ("Succeeded", "Failed", "Blocked"),
+                120,
+                "the migration to finish",
+            )
         health = urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5)
         assert health.status == 200
         if ha:  # kopf's keep-alive, written with the chart's peering permissions, names this operator
             peering: dict[str, Any] = client.CustomObjectsApi(kube).get_namespaced_custom_object(  # type: ignore[assignment]
-                "kopf.dev", "v1", ns, "kopfpeerings", release.service_account)
+                "kopf.dev", "v1", ns, "kopfpeerings", release.service_account
+            )
             assert len(peering.get("status") or {}) == 1, peering
     finally:
         _stop(proc)
@@ -312,13 +358,19 @@ def test_two_replicas_in_a_peering_one_works_the_other_stands_by(
     release = install({"rbac": {"scope": "namespaced"}, "ha": {"enabled": True, "replicas": 2}}, watched=1)
     ns = release.watched[0]
     create_litellm_world(kube, ns)
-    procs = [_start_operator(_operator_args(kube, release, free_port()), release, tmp_path / f"replica-{i}.log")
-             for i in range(2)]
+    procs = [
+        _start_operator(_operator_args(kube, release, free_port()), release, tmp_path / f"replica-{i}.log")
+        for i in range(2)
+    ]
     try:
         client.CustomObjectsApi(kube).create_namespaced_custom_object(
-            c.GROUP, c.VERSION, ns, c.PLURAL, migration("two-replicas"))
-        wait_for(lambda: phase_of(kube, ns, "two-replicas") in ("Succeeded", "Failed", "Blocked"), 60,
-                 "the migration to finish")
+            c.GROUP, c.VERSION, ns, c.PLURAL, migration("two-replicas")
+        )
+        wait_for(
+            lambda: phase_of(kube, ns, "two-replicas") in ("Succeeded", "Failed", "Blocked"),
+            60,
+            "the migration to finish",
+        )
     finally:
         for proc, _ in procs:
             _stop(proc)

@@ -91,8 +91,9 @@ def _migration(generation: int = 3, status: ProviderMigrationStatus | None = Non
 
 
 def _status(phase: Phase, generation: int = 3, **fields: Any) -> ProviderMigrationStatus:
-    return ProviderMigrationStatus(phase=phase, observed_generation=generation,
-                                   started_at=datetime(2026, 5, 4, 9, 0, tzinfo=UTC), **fields)
+    return ProviderMigrationStatus(
+        phase=phase, observed_generation=generation, started_at=datetime(2026, 5, 4, 9, 0, tzinfo=UTC), **fields
+    )
 
 
 def test_the_contract_covers_every_phase_the_operator_can_write() -> None:
@@ -136,11 +137,18 @@ def test_the_current_generation_lets_the_phase_decide(health: Any) -> None:
 
 
 def test_a_rollback_reports_why(health: Any) -> None:
-    status = _status(Phase.ROLLED_BACK, current_weight=0, reason="AnalysisFailed",
-                     message="errorRate 0.081 above 0.05 at step 1", rollback_reason="errorRate")
+    status = _status(
+        Phase.ROLLED_BACK,
+        current_weight=0,
+        reason="AnalysisFailed",
+        message="errorRate 0.081 above 0.05 at step 1",
+        rollback_reason="errorRate",
+    )
     result = health(_migration(status=status))
-    assert result == {"status": "Degraded",
-                      "message": "RolledBack (0% on target): errorRate 0.081 above 0.05 at step 1"}
+    assert result == {
+        "status": "Degraded",
+        "message": "RolledBack (0% on target): errorRate 0.081 above 0.05 at step 1",
+    }
 
 
 def test_the_reason_stands_in_for_a_missing_message(health: Any) -> None:

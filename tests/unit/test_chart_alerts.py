@@ -44,8 +44,9 @@ def _alert(name: str, **labels: str) -> dict[str, Any]:
     return {"exp_labels": {"namespace": NS, "name": name, "severity": "warning", **labels}}
 
 
-def _promtool_test(tmp_path: Path, values: dict[str, Any], tests: list[dict[str, Any]], *,
-                   annotations: bool = False) -> None:
+def _promtool_test(
+    tmp_path: Path, values: dict[str, Any], tests: list[dict[str, Any]], *, annotations: bool = False
+) -> None:
     """promtool compares annotations too; tests that are not about the wording leave them out."""
     rule = one(render(values), "PrometheusRule")
     if not annotations:
@@ -53,61 +54,110 @@ def _promtool_test(tmp_path: Path, values: dict[str, Any], tests: list[dict[str,
             for r in group["rules"]:
                 r.pop("annotations", None)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests,
-    }))
-    result = subprocess.run([_promtool(), "test", "rules", "tests.yaml"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    (tmp_path / "tests.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": ["rules.yaml"],
+                "evaluation_interval": "1m",
+                "tests": tests,
+            }
+        )
+    )
+    result = subprocess.run(
+        [_promtool(), "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rules_are_valid_prometheus_rules(tmp_path: Path) -> None:
     rule = one(render(ALL_ALERTS), "PrometheusRule")
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    result = subprocess.run([_promtool(), "check", "rules", "rules.yaml"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [_promtool(), "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_error_rate_alert_fires_only_five_points_above_baseline_after_migration(tmp_path: Path) -> None:
     series = []
-    for name, rate, phase in (("over", "0.12", "Stabilizing"), ("within", "0.09", "Stabilizing"),
-                              ("still-moving", "0.50", "Progressing")):
-        series += [_series("pmo_analysis_value", f"{rate}x40", namespace=NS, name=name, criterion="errorRate"),
-                   _series("pmo_baseline_error_rate", "0.05x40", namespace=NS, name=name), _phase(name, phase)]
+    for name, rate, phase in (
+        ("over", "0.12", "Stabilizing"),
+        ("within", "0.09", "Stabilizing"),
+        ("still-moving", "0.50", "Progressing"),
+    ):
+        series += [
+            _series("pmo_analysis_value", f"{rate}x40", namespace=NS, name=name, criterion="errorRate"),
+            _series("pmo_baseline_error_rate", "0.05x40", namespace=NS, name=name),
+            _phase(name, phase),
+        ]
     alert = "ProviderMigrationErrorRateAboveBaseline"
     firing = _alert("over")  # `- on(namespace, name)` keeps only the matching labels
     firing["exp_annotations"] = {
         "summary": f"{NS}/over: target error rate more than 5 points above the source baseline",
         "description": "The error rate on the new provider is 7% above the source's baseline. "
-                       f"Check `kubectl describe pmig -n {NS} over`; `pmo abort` moves traffic back.",
+        f"Check `kubectl describe pmig -n {NS} over`; `pmo abort` moves traffic back.",
     }
-    _promtool_test(tmp_path, ALL_ALERTS, [{"interval": "1m", "input_series": series, "alert_rule_test": [
-        {"eval_time": "5m", "alertname": alert, "exp_alerts": []},  # `for: 10m` not yet elapsed
-        {"eval_time": "15m", "alertname": alert, "exp_alerts": [firing]},
-    ]}], annotations=True)
+    _promtool_test(
+        tmp_path,
+        ALL_ALERTS,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "5m", "alertname": alert, "exp_alerts": []},  # `for: 10m` not yet elapsed
+                    {"eval_time": "15m", "alertname": alert, "exp_alerts": [firing]},
+                ],
+            }
+        ],
+        annotations=True,
+    )
 
 
 def test_latency_alert_fires_above_one_and_a_half_times_the_baseline(tmp_path: Path) -> None:
     series = []
     for name, ratio in (("slow", "1.6"), ("fine", "1.4")):
-        series += [_series("pmo_analysis_value", f"{ratio}x40", namespace=NS, name=name, criterion="latencyP95"),
-                   _phase(name, "Stabilizing")]
-    _promtool_test(tmp_path, ALL_ALERTS, [{"interval": "1m", "input_series": series, "alert_rule_test": [
-        {"eval_time": "15m", "alertname": "ProviderMigrationLatencyAboveBaseline",
-         "exp_alerts": [_alert("slow", criterion="latencyP95")]},
-    ]}])
+        series += [
+            _series("pmo_analysis_value", f"{ratio}x40", namespace=NS, name=name, criterion="latencyP95"),
+            _phase(name, "Stabilizing"),
+        ]
+    _promtool_test(
+        tmp_path,
+        ALL_ALERTS,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {
+                        "eval_time": "15m",
+                        "alertname": "ProviderMigrationLatencyAboveBaseline",
+                        "exp_alerts": [_alert("slow", criterion="latencyP95")],
+                    },
+                ],
+            }
+        ],
+    )
 
 
 def test_cost_alert_fires_ten_percent_over_forecast_and_follows_the_values(tmp_path: Path) -> None:
     series = []
     for name, overage in (("pricey", "0.15"), ("on-budget", "0.05")):
-        series += [_series("pmo_analysis_value", f"{overage}x40", namespace=NS, name=name, criterion="cost"),
-                   _phase(name, "Stabilizing")]
-    test: dict[str, Any] = {"interval": "1m", "input_series": series, "alert_rule_test": [
-        {"eval_time": "15m", "alertname": "ProviderMigrationCostOverForecast",
-         "exp_alerts": [_alert("pricey", criterion="cost")]},
-    ]}
+        series += [
+            _series("pmo_analysis_value", f"{overage}x40", namespace=NS, name=name, criterion="cost"),
+            _phase(name, "Stabilizing"),
+        ]
+    test: dict[str, Any] = {
+        "interval": "1m",
+        "input_series": series,
+        "alert_rule_test": [
+            {
+                "eval_time": "15m",
+                "alertname": "ProviderMigrationCostOverForecast",
+                "exp_alerts": [_alert("pricey", criterion="cost")],
+            },
+        ],
+    }
     _promtool_test(tmp_path, ALL_ALERTS, [test])
     # With the limit raised to 20 % neither migration is over.
     test["alert_rule_test"][0]["exp_alerts"] = []
@@ -122,31 +172,60 @@ def test_operator_alerts_rollback_stuck_errors(tmp_path: Path) -> None:
         _series("pmo_migration_phase", "0x40", namespace=NS, name="steady", phase="Blocked"),
         _series("pmo_reconcile_errors_total", "0+1x40", namespace=NS, name="flaky"),
     ]
-    _promtool_test(tmp_path, ALL_ALERTS, [{"interval": "1m", "input_series": series, "alert_rule_test": [
-        {"eval_time": "5m", "alertname": "ProviderMigrationRolledBack",
-         "exp_alerts": [_alert("rolled", reason="AnalysisFailed")]},
-        {"eval_time": "15m", "alertname": "ProviderMigrationStuck", "exp_alerts": [_alert("blocked")]},
-        {"eval_time": "30m", "alertname": "ProviderMigrationReconcileErrors", "exp_alerts": [_alert("flaky")]},
-    ]}])
+    _promtool_test(
+        tmp_path,
+        ALL_ALERTS,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {
+                        "eval_time": "5m",
+                        "alertname": "ProviderMigrationRolledBack",
+                        "exp_alerts": [_alert("rolled", reason="AnalysisFailed")],
+                    },
+                    {"eval_time": "15m", "alertname": "ProviderMigrationStuck", "exp_alerts": [_alert("blocked")]},
+                    {
+                        "eval_time": "30m",
+                        "alertname": "ProviderMigrationReconcileErrors",
+                        "exp_alerts": [_alert("flaky")],
+                    },
+                ],
+            }
+        ],
+    )
 
 
 def test_stopped_ticks_alert_only_while_migrations_are_active(tmp_path: Path) -> None:
     alert = "ProviderMigrationOperatorTicksStopped"
-    stalled = {"interval": "1m", "input_series": [
-        _series("pmo_last_tick_timestamp_seconds", "0x40"),
-        _phase("moving", "Progressing"),
-    ], "alert_rule_test": [
-        {"eval_time": "10m", "alertname": alert, "exp_alerts": []},
-        {"eval_time": "25m", "alertname": alert, "exp_alerts": [{"exp_labels": {"severity": "critical"}}]},
-    ]}
-    ticking = {"interval": "1m", "input_series": [
-        _series("pmo_last_tick_timestamp_seconds", "0+60x40"),
-        _phase("moving", "Progressing"),
-    ], "alert_rule_test": [{"eval_time": "25m", "alertname": alert, "exp_alerts": []}]}
-    idle = {"interval": "1m", "input_series": [
-        _series("pmo_last_tick_timestamp_seconds", "0x40"),
-        _phase("done", "Succeeded"),
-    ], "alert_rule_test": [{"eval_time": "25m", "alertname": alert, "exp_alerts": []}]}
+    stalled = {
+        "interval": "1m",
+        "input_series": [
+            _series("pmo_last_tick_timestamp_seconds", "0x40"),
+            _phase("moving", "Progressing"),
+        ],
+        "alert_rule_test": [
+            {"eval_time": "10m", "alertname": alert, "exp_alerts": []},
+            {"eval_time": "25m", "alertname": alert, "exp_alerts": [{"exp_labels": {"severity": "critical"}}]},
+        ],
+    }
+    ticking = {
+        "interval": "1m",
+        "input_series": [
+            _series("pmo_last_tick_timestamp_seconds", "0+60x40"),
+            _phase("moving", "Progressing"),
+        ],
+        "alert_rule_test": [{"eval_time": "25m", "alertname": alert, "exp_alerts": []}],
+    }
+    idle = {
+        "interval": "1m",
+        "input_series": [
+            _series("pmo_last_tick_timestamp_seconds", "0x40"),
+            _phase("done", "Succeeded"),
+        ],
+        "alert_rule_test": [{"eval_time": "25m", "alertname": alert, "exp_alerts": []}],
+    }
     _promtool_test(tmp_path, ALL_ALERTS, [stalled, ticking, idle])
 
 

@@ -23,7 +23,7 @@ def _instructions(name: str) -> list[str]:
 
 
 def _final_stage() -> str:
-    return DOCKERFILE[DOCKERFILE.rindex("\nFROM "):]
+    return DOCKERFILE[DOCKERFILE.rindex("\nFROM ") :]
 
 
 def _docker_ignored(path: str, patterns: list[str]) -> bool:
@@ -67,8 +67,9 @@ def test_image_exposes_the_charts_ports_and_writes_only_to_tmp() -> None:
 def test_default_command_parses_with_pmo_run() -> None:
     from provider_migration.cli.main import build_parser
 
-    parsed = build_parser().parse_args([*json.loads(_instructions("ENTRYPOINT")[-1])[1:],
-                                        *json.loads(_instructions("CMD")[-1])])
+    parsed = build_parser().parse_args(
+        [*json.loads(_instructions("ENTRYPOINT")[-1])[1:], *json.loads(_instructions("CMD")[-1])]
+    )
     assert parsed.all_namespaces and parsed.peering is None
 
 
@@ -79,15 +80,29 @@ def test_chart_passes_flags_to_the_entrypoint() -> None:
 
 
 def test_build_context_holds_what_the_wheel_needs_and_nothing_else() -> None:
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    needed = ["pyproject.toml", project["project"]["readme"],
-              *(str(p.relative_to(REPO)) for p in (REPO / "operator").rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p))]
+    needed = [
+        "pyproject.toml",
+        project["project"]["readme"],
+        *(
+            str(p.relative_to(REPO))
+            for p in (REPO / "operator").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
+        ),
+    ]
     assert not [p for p in needed if _docker_ignored(p, patterns)]
     for copied in re.findall(r"^COPY (?!--from)(.+?) \S+$", DOCKERFILE, flags=re.M):
         assert not [p for p in copied.split() if _docker_ignored(p.rstrip("/"), patterns)]
-    for left_out in ("tests/unit/test_decide.py", ".git/HEAD", "charts/provider-migration-operator/values.yaml",
-                     ".dev/kubeconfig", "operator/provider_migration/__pycache__/x.cpython-311.pyc"):
+    for left_out in (
+        "tests/unit/test_decide.py",
+        ".git/HEAD",
+        "charts/provider-migration-operator/values.yaml",
+        ".dev/kubeconfig",
+        "operator/provider_migration/__pycache__/x.cpython-311.pyc",
+    ):
         assert _docker_ignored(left_out, patterns), left_out

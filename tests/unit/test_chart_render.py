@@ -30,8 +30,12 @@ def _args(docs: list[dict[str, Any]]) -> list[str]:
 
 
 def _peering_permissions(resource: str) -> set[tuple[str, str, str, str]]:
-    return {("kopf.dev", resource, "list", "*"), ("kopf.dev", resource, "watch", "*"),
-            ("kopf.dev", resource, "get", FULLNAME), ("kopf.dev", resource, "patch", FULLNAME)}
+    return {
+        ("kopf.dev", resource, "list", "*"),
+        ("kopf.dev", resource, "watch", "*"),
+        ("kopf.dev", resource, "get", FULLNAME),
+        ("kopf.dev", resource, "patch", FULLNAME),
+    }
 
 
 def test_default_is_one_standalone_replica_recreated_serving_all_namespaces() -> None:
@@ -50,11 +54,15 @@ def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_r
     role, binding = one(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
     assert permissions(role["rules"]) == NEEDED
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                  "name": role["metadata"]["name"]}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
     sa = one(docs, "ServiceAccount")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
-                                    "namespace": RELEASE_NAMESPACE}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": RELEASE_NAMESPACE}
+    ]
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == sa["metadata"]["name"]
 
 
@@ -155,8 +163,18 @@ def test_service_monitor_scrapes_the_metrics_service_and_keeps_the_migrations_na
 
 
 def test_alert_thresholds_come_from_values() -> None:
-    docs = render({"metrics": {"prometheusRule": {"enabled": True, "errorRateAboveBaseline": 0.02,
-                                                  "latencyRatio": 1.25, "costOverForecast": 0.2}}})
+    docs = render(
+        {
+            "metrics": {
+                "prometheusRule": {
+                    "enabled": True,
+                    "errorRateAboveBaseline": 0.02,
+                    "latencyRatio": 1.25,
+                    "costOverForecast": 0.2,
+                }
+            }
+        }
+    )
     rules = {r["alert"]: r for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
     assert ") > 0.02" in rules["ProviderMigrationErrorRateAboveBaseline"]["expr"]
     assert "> 1.25" in rules["ProviderMigrationLatencyAboveBaseline"]["expr"]

@@ -17,7 +17,7 @@ from provider_migration.api.status import Phase
 from provider_migration.cli import kubeclient, migrations
 from provider_migration.cli.main import main
 from provider_migration.cli.migrations import parse_timeout, refusal, request_id
-from provider_migration.cli.view import Migration
+from provider_migration.views.migration import Migration
 
 SPEC: dict[str, Any] = {
     "route": {"kind": "ConfigMap", "name": "gw", "modelName": "chat"},

@@ -100,4 +100,4 @@ def test_examples_have_no_namespace_so_they_apply_anywhere() -> None:
 def test_readme_indexes_every_example() -> None:
     readme = (EXAMPLES / "README.md").read_text()
     for path in VALID:
-            assert path.name in readme, f"{path.name} is missing from examples/README.md"
+        assert path.name in readme, f"{path.name} is missing from examples/README.md"

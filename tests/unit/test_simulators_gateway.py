@@ -13,12 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from pmo_devenv.simulators.gateway import GatewaySimulator, parse_backend_flag
+from pmo_devenv.simulators.load import is_loopback, pick_arm
+from pmo_devenv.simulators.providers import ProviderSimulator
+from pmo_devenv.simulators.routing_readers import Arm
 from prometheus_client.parser import text_string_to_metric_families
-
-from provider_migration.devenv.simulators.gateway import GatewaySimulator, parse_backend_flag
-from provider_migration.devenv.simulators.load import is_loopback, pick_arm
-from provider_migration.devenv.simulators.providers import ProviderSimulator
-from provider_migration.devenv.simulators.routing_readers import Arm
 
 KEYS = {"OPENAI_API_KEY": "sk-oa", "ANTHROPIC_API_KEY": "sk-an"}
 HTTP = httpx.Client(trust_env=False)

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from provider_migration.devenv.simulators.providers import QUALITY_HEADER, ProviderSimulator
+from pmo_devenv.simulators.providers import QUALITY_HEADER, ProviderSimulator
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 MESSAGES = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from provider_migration.devenv.simulators.routing_readers import (
+from pmo_devenv.simulators.routing_readers import (
     Backend,
     KeyRef,
     RouteError,

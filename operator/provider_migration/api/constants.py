@@ -1,4 +1,4 @@
-"""Names shared by the CRD, the controller and the CLI (see DESIGN.md, "Names")."""
+"""Names shared by the CRD, the controller and the CLI."""
 
 GROUP = "migrations.llmops.dev"
 VERSION = "v1alpha1"

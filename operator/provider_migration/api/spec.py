@@ -20,6 +20,7 @@ KeyName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA
 Fraction = Annotated[float, Field(ge=0, le=1)]
 PromQL = Annotated[str, Field(min_length=1, max_length=4096)]
 
+
 def with_cel(*rules: dict[str, str]) -> ConfigDict:
     """The model's config plus its CEL rules, emitted as `x-kubernetes-validations` on its schema."""
     return ApiModel.model_config | ConfigDict(json_schema_extra={"x-kubernetes-validations": [{**r} for r in rules]})

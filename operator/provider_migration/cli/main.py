@@ -1,7 +1,8 @@
 """`pmo` (also `kubectl migration`): one entry point; each command family lives in its own module.
 
 A command module exposes `register(subparsers)`, which adds its sub-commands and sets `func` on each
-parser; `func(args)` returns the process exit code.
+parser; `func(args)` returns the process exit code. Commands of other distributions (the workshop's
+`pmo dev` and `pmo demo`) come in through the `pmo.commands` entry point group, so nothing here imports them.
 """
 
 from __future__ import annotations
@@ -9,19 +10,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 # Modules under provider_migration.cli, in the order their commands appear in --help.
-COMMAND_MODULES: list[str] = [
-    "migrations",
-    "dev",
-    "crds",
-    "plan",
-    "eval",
-    "run",
-    "demo",
-    "simulate",
-    "report",
-]
+COMMAND_MODULES: list[str] = ["migrations", "crds", "plan", "eval", "run", "simulate", "report"]
+
+# Commands that need something `pip install .` leaves out, and how to get it.
+OPTIONAL_COMMANDS: dict[str, str] = {
+    "report": "pip install 'provider-migration-operator[reports]'",
+    "dev": "pip install -e ./workshop (or `make setup`) from a checkout of the repository",
+    "demo": "pip install -e ./workshop (or `make setup`) from a checkout of the repository",
+}
+PLUGIN_GROUP = "pmo.commands"
 
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
@@ -31,9 +31,38 @@ def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused in this phase, 5 timed out",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    registered: set[str] = set()
     for name in COMMAND_MODULES if modules is None else modules:
-        importlib.import_module(f"provider_migration.cli.{name}").register(subparsers)
+        try:
+            module = importlib.import_module(f"provider_migration.cli.{name}")
+        except ModuleNotFoundError:
+            if name not in OPTIONAL_COMMANDS:
+                raise
+            continue
+        module.register(subparsers)
+        registered.add(name)
+    if modules is None:
+        for plugin in entry_points(group=PLUGIN_GROUP):
+            try:
+                plugin.load().register(subparsers)
+            except ModuleNotFoundError:
+                continue
+            registered.add(plugin.name)
+        for name, how in OPTIONAL_COMMANDS.items():
+            if name not in registered:
+                _unavailable(subparsers, name, how)
     return parser
+
+
+def _unavailable(subparsers: argparse._SubParsersAction, name: str, how: str) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(name, help=f"(not installed: {how})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def refuse(_: argparse.Namespace) -> int:
+        print(f"pmo {name} is not installed here: {how}", file=sys.stderr)
+        return 1
+
+    p.set_defaults(func=refuse)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,10 +34,10 @@ from rich.live import Live
 from provider_migration.api.constants import API_VERSION, command_annotation
 from provider_migration.api.durations import seconds
 from provider_migration.api.status import TERMINAL_PHASES, Phase
+from provider_migration.views import terminal as render
+from provider_migration.views.migration import Migration
 
-from . import render
 from .kubeclient import ClusterError, Conflict, Migrations, NotFound, connect
-from .view import Migration
 
 
 class Exit(IntEnum):

@@ -1,6 +1,6 @@
 """The rollout state machine: `decide(spec, status, observations, now) -> Decision`. No I/O.
 
-Rules that make restarts safe (DESIGN.md, "Lessons from the anchors"):
+Rules that make restarts safe (docs/architecture.md, "Crash safety"):
 - at most one step per call; the controller applies the actions, then writes the new status with a
   compare-and-swap, so a crash in between only repeats idempotent actions;
 - the live weights come from the routing object (observations), never from memory;

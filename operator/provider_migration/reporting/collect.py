@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provider_migration.api.status import TERMINAL_PHASES, HistoryEntry, ProviderMigrationStatus
-from provider_migration.cli.view import Migration
+from provider_migration.views.migration import Migration
 
 from . import plots
 from .model import CriterionSeries, Report, Section, Table

@@ -1,0 +1,1 @@
+"""`pmo dev` and `pmo demo`: registered with `pmo` through the `pmo.commands` entry point group."""
