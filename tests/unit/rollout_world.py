@@ -12,7 +12,7 @@ from provider_migration.api.status import (
     CriterionResult,
     ProviderMigrationStatus,
 )
-from provider_migration.core.actions import Action, SetWeights, expected_effect
+from provider_migration.core.actions import Effect, Event, SetWeights, expected_effect
 from provider_migration.core.decide import Decision, decide, needs
 from provider_migration.core.observations import BaselineObservation, Observations, RouteState, SecretsState
 
@@ -71,7 +71,8 @@ class World:
     baseline_error: str | None = None
     generation: int = 1
     weights_seen: list[int] = field(default_factory=list)
-    actions_log: list[Action] = field(default_factory=list)
+    effects_log: list[Effect] = field(default_factory=list)
+    events_log: list[Event] = field(default_factory=list)
 
     def observe(self) -> Observations:
         want = needs(self.spec, self.status, self.now)
@@ -89,8 +90,8 @@ class World:
             baseline=base,
         )
 
-    def apply(self, action: Action) -> None:
-        self.actions_log.append(action)
+    def apply(self, action: Effect) -> None:
+        self.effects_log.append(action)
         self.route, self.secrets = expected_effect(action, self.route, self.secrets)
         if isinstance(action, SetWeights) and (not self.weights_seen or self.weights_seen[-1] != action.target):
             self.weights_seen.append(action.target)
@@ -98,8 +99,9 @@ class World:
     def tick(self, advance: float = 0.0) -> Decision:
         self.now += timedelta(seconds=advance)
         decision = decide(self.spec, self.status, self.observe(), self.now)
-        for action in decision.actions:
-            self.apply(action)
+        for effect in decision.effects:
+            self.apply(effect)
+        self.events_log.extend(decision.events)
         self.status = decision.status
         return decision
 

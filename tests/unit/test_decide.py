@@ -11,7 +11,6 @@ from rollout_world import BASELINE, T0, World, analysis, spec_from
 from provider_migration.api.status import EvaluationStatus, Phase
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
-    PostEvent,
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
@@ -72,7 +71,7 @@ def test_crash_between_routing_and_status_write_neither_repeats_nor_skips() -> N
     lost = World(world.spec, now=world.now, status=_status_at_step0(world), route=world.route, secrets=world.secrets)
     decision = lost.tick(1)
     assert decision.status.current_step == 1, "must adopt the step already routed, not skip past it"
-    assert not any(isinstance(a, SetWeights) for a in decision.actions), "weights were already applied"
+    assert not any(isinstance(a, SetWeights) for a in decision.effects), "weights were already applied"
     assert before.current_weight == decision.status.current_weight == 50
 
 
@@ -109,7 +108,7 @@ def test_abort_rolls_back_to_the_source_in_the_same_tick() -> None:
     assert world.route.target_weight == 50
     world.commands["abort"] = "stop-now"
     decision = world.tick(1)
-    assert SetWeights(source=100, target=0, mirror=0) in decision.actions
+    assert SetWeights(source=100, target=0, mirror=0) in decision.effects
     assert world.route.target_weight == 0
     world.tick(1)
     assert world.status.phase == Phase.ROLLED_BACK and world.status.reason == "Aborted"
@@ -147,7 +146,7 @@ def test_failed_analysis_rolls_back_naming_the_criterion(criterion: str, reason:
     )
     assert decision.status.phase == Phase.ROLLING_BACK
     assert decision.status.reason == reason
-    assert SetWeights(source=100, target=0, mirror=0) in decision.actions
+    assert SetWeights(source=100, target=0, mirror=0) in decision.effects
 
 
 def test_failure_limit_tolerates_that_many_breaches() -> None:
@@ -180,10 +179,10 @@ def test_missing_secret_blocks_without_touching_the_route_and_resumes_when_it_ap
     world.secrets = SecretsState(missing=("Secret default/anthropic-key key api-key",))
     for _ in range(5):
         decision = world.tick(5)
-        assert not any(isinstance(a, SetWeights | ProjectCredentials) for a in decision.actions)
+        assert not any(isinstance(a, SetWeights | ProjectCredentials) for a in decision.effects)
     assert world.status.phase == Phase.BLOCKED and world.status.reason == "SecretNotFound"
     assert "anthropic-key" in (world.status.message or "")
-    blocked = [e for e in world.actions_log if isinstance(e, PostEvent) and e.reason == "Blocked"]
+    blocked = [e for e in world.events_log if e.reason == "Blocked"]
     assert len(blocked) == 1 and blocked[0].type == "Warning" and "anthropic-key" in blocked[0].message
     world.secrets = SecretsState(source_checksum="s", target_checksum="t")
     run_until(world, Phase.SUCCEEDED)
@@ -203,7 +202,7 @@ def test_route_problems_block(route: RouteState, in_use: str | None, reason: str
     decision = decide(world.spec, world.status, replace(world.observe(), route_in_use_by=in_use), world.now)
     decision = decide(world.spec, decision.status, replace(world.observe(), route_in_use_by=in_use), world.now)
     assert decision.status.phase == Phase.BLOCKED and decision.status.reason == reason
-    assert not any(isinstance(a, SetWeights) for a in decision.actions)
+    assert not any(isinstance(a, SetWeights) for a in decision.effects)
 
 
 def test_parallel_needs_a_route_that_can_mirror() -> None:
@@ -240,8 +239,8 @@ def test_drifted_weights_are_restored_with_an_event() -> None:
     run_until(world, Phase.PROGRESSING)
     world.route = replace(world.route, source_weight=100, target_weight=0)  # e.g. a GitOps sync
     decision = world.tick(1)
-    assert SetWeights(source=90, target=10, mirror=0) in decision.actions
-    assert any(isinstance(a, PostEvent) and a.reason == "WeightsRestored" for a in decision.actions)
+    assert SetWeights(source=90, target=10, mirror=0) in decision.effects
+    assert any(e.reason == "WeightsRestored" for e in decision.events)
 
 
 def test_baseline_unavailable_blocks_then_proceeds() -> None:
@@ -263,13 +262,13 @@ def test_failed_evaluation_blocks_before_any_traffic() -> None:
     verdict = EvaluationStatus(verdict="Fail", completed_at=world.now, message="target pass rate 0.40 < 0.81")
     decision = decide(spec, world.status, replace(world.observe(), evaluation=verdict), world.now)
     assert decision.status.phase == Phase.BLOCKED and decision.status.reason == "EvaluationFailed"
-    assert not any(isinstance(a, SetWeights) for a in decision.actions)
+    assert not any(isinstance(a, SetWeights) for a in decision.effects)
 
 
 def test_credentials_are_projected_before_the_target_gets_traffic() -> None:
     world = World(spec_from())
     run_until(world, Phase.PROGRESSING)
-    kinds = [type(a) for a in world.actions_log if not isinstance(a, PostEvent)]
+    kinds = [type(a) for a in world.effects_log]
     assert kinds.index(ProjectCredentials) < kinds.index(SetWeights)
 
 
@@ -280,7 +279,7 @@ def test_cleanup_respects_its_switches() -> None:
         )
     )
     run_until(world, Phase.SUCCEEDED)
-    assert not any(isinstance(a, DecommissionSourceCredentials | RemoveSourceFromRoute) for a in world.actions_log)
+    assert not any(isinstance(a, DecommissionSourceCredentials | RemoveSourceFromRoute) for a in world.effects_log)
 
 
 def test_stabilization_window_is_waited_out() -> None:
@@ -297,7 +296,7 @@ def test_idle_ticks_change_nothing_so_nothing_is_written() -> None:
     world.tick(1)
     before = world.status
     decision = world.tick(5)
-    assert decision.status == before and decision.actions == []
+    assert decision.status == before and decision.effects == [] and decision.events == []
 
 
 def test_conditions_follow_api_conventions() -> None:
@@ -320,7 +319,7 @@ def test_rotated_target_key_is_projected_again() -> None:
     run_until(world, Phase.PROGRESSING)
     world.secrets = replace(world.secrets, target_checksum="t2", target_projected=False)
     decision = world.tick(1)
-    assert ProjectCredentials() in decision.actions
+    assert ProjectCredentials() in decision.effects
     assert world.status.credentials.target_checksum == "t2"
 
 

@@ -113,7 +113,7 @@ def test_decide_keeps_invariants(spec: ProviderMigrationSpec, sequence: list[dic
         if spec.analysis is not None and left is not None and left.approval is None and moved and not human:
             assert obs.analysis is not None and obs.analysis.verdict == "Pass", "promoted without a fresh Pass"
         projected = obs.secrets.target_projected
-        for action in decision.actions:
+        for action in decision.effects:
             if isinstance(action, ProjectCredentials):
                 projected = True
             if isinstance(action, SetWeights):
@@ -123,9 +123,9 @@ def test_decide_keeps_invariants(spec: ProviderMigrationSpec, sequence: list[dic
                     assert projected, "target got traffic before its credentials were projected"
                     assert after.phase not in ("RollingBack", "RolledBack", "Blocked")
         if after.phase == "Blocked":
-            assert not any(isinstance(a, SetWeights) for a in decision.actions)
+            assert not any(isinstance(a, SetWeights) for a in decision.effects)
         assert len(after.history) <= 50
         assert {c.type for c in after.conditions} == {"Ready", "Progressing", "Degraded"}
-        for action in decision.actions:
+        for action in decision.effects:
             world.apply(action)
         world.status = after

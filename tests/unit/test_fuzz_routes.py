@@ -22,7 +22,6 @@ from rollout_world import T0
 
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import HistoryEntry, Phase, ProviderMigrationStatus
-from provider_migration.core.actions import PostEvent
 from provider_migration.core.decide import decide
 from provider_migration.core.observations import Observations, RouteState, SecretsState
 from provider_migration.routing import litellm
@@ -203,7 +202,7 @@ def check_blocked_and_untouched(adapter: Any, kind: str, state: RouteState) -> N
         after = decision.status
         assert after.phase == Phase.BLOCKED and after.reason in ("RouteInvalid", "SourceNotInRoute")
         assert after.message and after.message.strip()
-        assert all(isinstance(a, PostEvent) for a in decision.actions), "a blocked migration writes nothing"
+        assert not decision.effects, "a blocked migration writes nothing"
     if state.error is not None:
         with pytest.raises(RouteError):
             adapter.apply_weights(50, 50, 0)

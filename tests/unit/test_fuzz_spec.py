@@ -33,7 +33,7 @@ from provider_migration.analysis.source import MetricsUnavailable, QueryFailed
 from provider_migration.api.durations import seconds
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import TERMINAL_PHASES, Phase, ProviderMigrationStatus
-from provider_migration.core.actions import PostEvent, ProjectCredentials, SetWeights
+from provider_migration.core.actions import ProjectCredentials, SetWeights
 from provider_migration.core.decide import decide, needs, reject_spec
 from provider_migration.core.observations import RouteState, SecretsState
 from provider_migration.credentials.keys import checksum, gateway_key_name
@@ -282,8 +282,8 @@ def test_any_schema_valid_spec_is_driven_or_refused_clearly(
         st_ = decision.status
         assert st_.phase == Phase.FAILED and st_.reason == "InvalidSpec"
         assert _clear(st_.message) and len(st_.message or "") <= 4096
-        assert [a.reason for a in decision.actions if isinstance(a, PostEvent)] == ["InvalidSpec"]
-        assert not [a for a in decision.actions if not isinstance(a, PostEvent)], "a refused spec touches nothing"
+        assert [e.reason for e in decision.events] == ["InvalidSpec"]
+        assert not decision.effects, "a refused spec touches nothing"
         ProviderMigrationStatus.model_validate(st_.to_wire())  # the status round-trips as stored
         return
     drive(spec, sequence)
@@ -314,7 +314,7 @@ def drive(spec: ProviderMigrationSpec, sequence: list[dict[str, Any]]) -> None:
         assert decision.requeue_after is None or 0 < decision.requeue_after <= 3600
         assert (decision.requeue_after is None) == (after.phase in TERMINAL_PHASES)
         projected = obs.secrets.target_projected
-        for action in decision.actions:
+        for action in decision.effects:
             projected = projected or isinstance(action, ProjectCredentials)
             if isinstance(action, SetWeights):
                 assert action.source + action.target == 100 and 0 <= action.mirror <= 100

@@ -18,9 +18,9 @@ from provider_migration.api import constants as c
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import ProviderMigrationStatus
 from provider_migration.core.actions import (
-    Action,
     DecommissionSourceCredentials,
-    PostEvent,
+    Effect,
+    Event,
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
@@ -42,7 +42,7 @@ class TickResult:
     body: dict[str, Any]  # the object as read, for posting Events about it
     status: ProviderMigrationStatus
     requeue_after: float | None
-    events: list[PostEvent] = field(default_factory=list)  # to post: only those of a recorded decision
+    events: list[Event] = field(default_factory=list)  # to post: only those of a recorded decision
 
 
 class ActionFailed(Exception):
@@ -92,29 +92,27 @@ def reconcile(
         evaluation=ports.evaluation.evaluate(namespace, name, spec, now) if want.evaluation else None,
     )
     decision = decide(spec, status, obs, now)
-    for action in decision.actions:
-        if not isinstance(action, PostEvent):
-            _execute(action, route, creds)
+    for effect in decision.effects:
+        _execute(effect, route, creds)
     return _finish(ports, body, status, decision)
 
 
 def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, decision: Decision) -> TickResult:
-    events = [a for a in decision.actions if isinstance(a, PostEvent)]
     result = TickResult(body=body, status=decision.status, requeue_after=decision.requeue_after)
     if decision.status == before and body.get("status"):
-        result.events = events
+        result.events = decision.events
         return result  # nothing changed: no write (an idle migration costs one GET per tick)
     meta = body["metadata"]
     if ports.migrations.write_status(
         meta["namespace"], meta["name"], meta["resourceVersion"], decision.status.to_wire()
     ):
-        result.events = events
+        result.events = decision.events
     else:
         result.requeue_after = 0.5  # someone wrote first: decide again on fresh data
     return result
 
 
-def _execute(action: Action, route: Any, creds: Any) -> None:
+def _execute(action: Effect, route: Any, creds: Any) -> None:
     try:
         if isinstance(action, SetWeights):
             route.apply_weights(action.source, action.target, action.mirror)

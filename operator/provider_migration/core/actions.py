@@ -1,4 +1,5 @@
-"""What a decision asks the controller to do. Every action is idempotent: repeating one is harmless."""
+"""What a decision asks the controller to do: effects on the routing object and the Secrets (each idempotent:
+repeating one is harmless), and Events that tell people about it."""
 
 from __future__ import annotations
 
@@ -32,28 +33,30 @@ class RemoveSourceFromRoute:
     """Drop the source entry/backendRef from the routing object."""
 
 
+Effect = SetWeights | ProjectCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute
+
+
 @dataclass(frozen=True)
-class PostEvent:
+class Event:
+    """A Kubernetes Event about the migration; posted only once the decision's status is recorded."""
+
     type: Literal["Normal", "Warning"]
     reason: str
     message: str
 
 
-Action = SetWeights | ProjectCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute | PostEvent
-
-
-def expected_effect(action: Action, route: RouteState, secrets: SecretsState) -> tuple[RouteState, SecretsState]:
-    """What the world looks like once an action took effect: the contract adapters implement, and the model
+def expected_effect(effect: Effect, route: RouteState, secrets: SecretsState) -> tuple[RouteState, SecretsState]:
+    """What the world looks like once an effect is applied: the contract adapters implement, and the model
     that simulations and tests of decide() run against."""
-    if isinstance(action, SetWeights):
+    if isinstance(effect, SetWeights):
         route = replace(
-            route, source_weight=action.source, target_weight=action.target, target_present=True,
-            mirror_percent=action.mirror,
+            route, source_weight=effect.source, target_weight=effect.target, target_present=True,
+            mirror_percent=effect.mirror,
         )  # fmt: skip
-    elif isinstance(action, ProjectCredentials):
+    elif isinstance(effect, ProjectCredentials):
         secrets = replace(secrets, target_projected=True)
-    elif isinstance(action, DecommissionSourceCredentials):
+    elif isinstance(effect, DecommissionSourceCredentials):
         secrets = replace(secrets, source_in_gateway=False)
-    elif isinstance(action, RemoveSourceFromRoute):
+    elif isinstance(effect, RemoveSourceFromRoute):
         route = replace(route, source_present=False)
     return route, secrets

@@ -1,8 +1,8 @@
 """The rollout state machine: `decide(spec, status, observations, now) -> Decision`. No I/O.
 
 Rules that make restarts safe (docs/architecture.md, "Crash safety"):
-- at most one step per call; the controller applies the actions, then writes the new status with a
-  compare-and-swap, so a crash in between only repeats idempotent actions;
+- at most one step per call; the controller applies the effects, then writes the new status with a
+  compare-and-swap, so a crash in between only repeats idempotent effects;
 - the live weights come from the routing object (observations), never from memory;
 - pauses and stabilisation are timestamps in status compared with `now`;
 - no data is never a pass: a step that needs analysis advances only on a Pass measured at that step.
@@ -25,9 +25,9 @@ from provider_migration.api.status import (
 )
 
 from .actions import (
-    Action,
     DecommissionSourceCredentials,
-    PostEvent,
+    Effect,
+    Event,
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
@@ -45,7 +45,8 @@ MAX_WAIT = 30.0  # longest sleep of a driver: bounds how long drifted weights (a
 
 @dataclass
 class Decision:
-    actions: list[Action]
+    effects: list[Effect]  # routing and credential changes, applied before the status is written
+    events: list[Event]  # posted only once the status is recorded; they describe the effects
     status: ProviderMigrationStatus
     requeue_after: float | None  # None: nothing to do until something changes (terminal phases)
 
@@ -105,7 +106,7 @@ def reject_spec(status: ProviderMigrationStatus, problem: str, generation: int, 
     """A spec the models refuse (e.g. written before a CEL rule existed): Failed, nothing touched."""
     st = _working_copy(status)
     message = f"Invalid spec: {problem}"[:4096]
-    events: list[Action] = []
+    events: list[Event] = []
     if st.phase != Phase.FAILED or st.reason != "InvalidSpec" or st.message != message:
         st.phase, st.reason, st.message = Phase.FAILED, "InvalidSpec", message
         st.history.append(
@@ -119,10 +120,10 @@ def reject_spec(status: ProviderMigrationStatus, problem: str, generation: int, 
             )
         )
         del st.history[:-HISTORY_LIMIT]
-        events.append(PostEvent("Warning", "InvalidSpec", message))
+        events.append(Event("Warning", "InvalidSpec", message))
     st.observed_generation = generation
     st.conditions = conditions_for(st, generation, now)
-    return Decision(actions=events, status=st, requeue_after=None)
+    return Decision(effects=[], events=events, status=st, requeue_after=None)
 
 
 def _working_copy(status: ProviderMigrationStatus) -> ProviderMigrationStatus:
@@ -149,8 +150,8 @@ class _Machine:
     ) -> None:
         self.spec, self.st, self.obs, self.now = spec, status, obs, now
         self.steps = steps_of(spec)
-        self.actions: list[Action] = []
-        self.events: list[PostEvent] = []
+        self.effects: list[Effect] = []
+        self.events: list[Event] = []
         self.wait: float | None = None
 
     # ----- bookkeeping -------------------------------------------------------------------------------
@@ -167,8 +168,7 @@ class _Machine:
             if interval is not None and st.phase in ANALYSED_PHASES:
                 wait = min(wait, self._analysis_wait(interval))
             wait = max(wait, 0.5)
-        # Events go last: they describe what the routing and credential actions before them did.
-        return Decision(actions=[*self.actions, *self.events], status=st, requeue_after=wait)
+        return Decision(effects=self.effects, events=self.events, status=st, requeue_after=wait)
 
     def _analysis_wait(self, interval: float) -> float:
         st = self.st
@@ -180,7 +180,7 @@ class _Machine:
         return max(interval - (self.now - since).total_seconds(), 0.5)
 
     def event(self, reason: str, message: str, warning: bool = False) -> None:
-        self.events.append(PostEvent("Warning" if warning else "Normal", reason, message))
+        self.events.append(Event("Warning" if warning else "Normal", reason, message))
 
     def transition(
         self, phase: Phase, reason: str, message: str, warning: bool = False, status_reason: str | None = None
@@ -235,14 +235,14 @@ class _Machine:
         if (traffic.target > 0 or traffic.mirror > 0) and not self.obs.secrets.target_projected:
             self.project_credentials()
         if not self.route_matches(traffic):
-            self.actions.append(SetWeights(source=traffic.source, target=traffic.target, mirror=traffic.mirror))
+            self.effects.append(SetWeights(source=traffic.source, target=traffic.target, mirror=traffic.mirror))
         self.st.current_weight = traffic.target
         self.st.mirror_percent = traffic.mirror
 
     def project_credentials(self) -> None:
-        if any(isinstance(a, ProjectCredentials) for a in self.actions):
+        if any(isinstance(a, ProjectCredentials) for a in self.effects):
             return
-        self.actions.append(ProjectCredentials())
+        self.effects.append(ProjectCredentials())
         self.st.credentials.target_projected = True
         self.event("CredentialsProjected", "Target provider key projected into the gateway Secret")
 
@@ -302,7 +302,7 @@ class _Machine:
         # Keep the source at 100 % after a rollback, even if something re-applies old weights.
         restorable = route.found and route.error is None and route.source_present
         if st.phase == Phase.ROLLED_BACK and restorable and not self.route_matches(NO_TRAFFIC):
-            self.actions.append(SetWeights(source=100, target=0, mirror=0))
+            self.effects.append(SetWeights(source=100, target=0, mirror=0))
 
     def restart(self, message: str) -> None:
         """Back to the first step with a fresh baseline and evaluation; history is kept."""
@@ -337,7 +337,7 @@ class _Machine:
             msg = f"All traffic is back on the source. {st.rollback_reason}"
             self.transition(Phase.ROLLED_BACK, "RolledBack", msg, warning=True, status_reason=cause)
             return
-        self.actions.append(SetWeights(source=100, target=0, mirror=0))
+        self.effects.append(SetWeights(source=100, target=0, mirror=0))
         st.current_weight = st.mirror_percent = 0
         self.requeue(1.0)
 
@@ -355,7 +355,7 @@ class _Machine:
         if secrets.target_checksum is not None:
             creds.target_checksum = secrets.target_checksum
         if rotated and not secrets.target_projected:
-            self.actions.append(ProjectCredentials())
+            self.effects.append(ProjectCredentials())
             self.event("CredentialsRotated", "Target key changed; projected the new key into the gateway Secret")
 
     def take_analysis(self, analysis: AnalysisStatus) -> bool:
@@ -504,11 +504,11 @@ class _Machine:
             return
         creds = st.credentials
         if spec.cleanup.decommission_source_credentials and spec.source.credentials is not None:
-            self.actions.append(DecommissionSourceCredentials())
+            self.effects.append(DecommissionSourceCredentials())
             creds.source_decommissioned = True
             self.event("CredentialsDecommissioned", "Source provider key removed from the gateway Secret")
         if spec.cleanup.remove_source_from_route:
-            self.actions.append(RemoveSourceFromRoute())
+            self.effects.append(RemoveSourceFromRoute())
             creds.source_removed_from_route = True
         st.completed_at = self.now
         self.transition(Phase.SUCCEEDED, "Succeeded", f"All traffic on {spec.target.provider}/{spec.target.model}")

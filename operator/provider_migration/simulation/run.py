@@ -19,7 +19,7 @@ from provider_migration.api.status import (
     Phase,
     ProviderMigrationStatus,
 )
-from provider_migration.core.actions import PostEvent
+from provider_migration.core.actions import Event
 from provider_migration.core.decide import decide, needs
 from provider_migration.core.observations import BaselineObservation, Observations
 from provider_migration.core.steps import pause_seconds, steps_of, traffic_at
@@ -144,8 +144,8 @@ class _Run:
     def tick(self) -> float | None:
         before = self.status
         decision = decide(self.spec, before, self.observe(), self.now)
-        self.world.apply([a for a in decision.actions if not isinstance(a, PostEvent)], self.offset)
-        self.record(before, decision.status, [a for a in decision.actions if isinstance(a, PostEvent)])
+        self.world.apply(decision.effects, self.offset)
+        self.record(before, decision.status, decision.events)
         self.status = decision.status
         if self.fault_started is None and self.faulty(self.status):
             self.fault_started = self.offset
@@ -163,7 +163,7 @@ class _Run:
             self.offset, st.phase.value, st.current_step + 1, st.current_weight, st.mirror_percent, reason, message
         )
 
-    def record(self, before: ProviderMigrationStatus, after: ProviderMigrationStatus, events: list[PostEvent]) -> None:
+    def record(self, before: ProviderMigrationStatus, after: ProviderMigrationStatus, events: list[Event]) -> None:
         """This tick's history entries and events, in the order decide() made them; an event without a history
         entry (AnalysisFailed, CredentialsProjected...) shows the state it happened in."""
         pending = [h for h in after.history if h.time == self.now]

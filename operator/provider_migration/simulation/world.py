@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.core.actions import Action, SetWeights, expected_effect
+from provider_migration.core.actions import Effect, SetWeights, expected_effect
 from provider_migration.core.observations import RouteState, SecretsState
 from provider_migration.routing.factory import ADAPTERS
 
@@ -69,8 +69,8 @@ class SimulatedWorld:
     def split(self) -> Split:
         return Split(self.route.target_weight, self.route.mirror_percent)
 
-    def apply(self, actions: list[Action], offset: float) -> None:
-        for action in actions:
+    def apply(self, effects: list[Effect], offset: float) -> None:
+        for action in effects:
             self.route, self.secrets = expected_effect(action, self.route, self.secrets)
             if isinstance(action, SetWeights):
                 if self.splits[-1] != self.split:
