@@ -63,9 +63,25 @@ def openapi_schema(model: type, *, keep_defaults: bool) -> dict[str, Any]:
     return schema
 
 
+# The standard texts of every Kubernetes object's first three fields (as in the built-in types' OpenAPI).
+API_VERSION_TEXT = (
+    "APIVersion defines the versioned schema of this representation of an object. Servers should convert "
+    "recognized schemas to the latest internal value, and may reject unrecognized values. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"
+)
+KIND_TEXT = (
+    "Kind is a string value representing the REST resource this object represents. Servers may infer this from "
+    "the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
+)
+METADATA_TEXT = (
+    "Standard object's metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
+
 PRINTER_COLUMNS = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-    {"name": "Step", "type": "integer", "jsonPath": ".status.currentStep"},
+    {"name": "Step", "type": "integer", "jsonPath": ".status.step", "description": "1-based; 0 before the first"},
     {"name": "Weight", "type": "integer", "jsonPath": ".status.currentWeight", "description": "Target share, %"},
     {"name": "Source", "type": "string", "jsonPath": ".spec.source.model"},
     {"name": "Target", "type": "string", "jsonPath": ".spec.target.model"},
@@ -110,9 +126,9 @@ def crd() -> dict[str, Any]:
                             "description": "Moves an application's LLM traffic from one model provider to another.",
                             "required": ["spec"],
                             "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
+                                "apiVersion": {"type": "string", "description": API_VERSION_TEXT},
+                                "kind": {"type": "string", "description": KIND_TEXT},
+                                "metadata": {"type": "object", "description": METADATA_TEXT},
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },

@@ -39,8 +39,11 @@ class Reload(ApiModel):
 class RouteRef(ApiModel):
     """The routing object the operator edits, in the migration's namespace."""
 
-    kind: Literal["ConfigMap", "HTTPRoute", "AIGatewayRoute"]
-    name: Name
+    kind: Literal["ConfigMap", "HTTPRoute", "AIGatewayRoute"] = Field(
+        description="Kind of the routing object: ConfigMap (a LiteLLM config), HTTPRoute (Gateway API) or "
+        "AIGatewayRoute (Envoy AI Gateway)."
+    )
+    name: Name = Field(description="Name of the routing object, in the migration's namespace.")
     model_name: Annotated[str, Field(min_length=1, max_length=253)] = Field(
         description="The model name clients call (LiteLLM model_name, AI Gateway x-ai-eg-model header)."
     )
@@ -48,12 +51,16 @@ class RouteRef(ApiModel):
         default=None, description="Name of the HTTPRoute/AIGatewayRoute rule carrying both backends."
     )
     config_key: KeyName = Field(default="config.yaml", description="ConfigMap key holding the LiteLLM config.")
-    reload: Reload | None = None
+    reload: Reload | None = Field(
+        default=None, description="Deployment to roll after a ConfigMap change, for a gateway that reads its file once."
+    )
 
 
 class Credentials(ApiModel):
-    secret_name: Name
-    key: KeyName = "api-key"
+    """Where the provider's API key is: a Secret key in the migration's namespace (never copied into status)."""
+
+    secret_name: Name = Field(description="Secret holding the provider's API key.")
+    key: KeyName = Field(default="api-key", description="Key of that Secret holding the API key.")
     gateway_key: KeyName | None = Field(
         default=None,
         description="Key under which the gateway reads this provider's key from spec.gatewaySecret "
@@ -62,29 +69,52 @@ class Credentials(ApiModel):
 
 
 class Pricing(ApiModel):
-    input_per_million: Annotated[float, Field(ge=0, le=10000)]
-    output_per_million: Annotated[float, Field(ge=0, le=10000)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", max_length=3)] = "USD"
+    """List prices, used for the cost forecast, the cost criterion and the report."""
+
+    input_per_million: Annotated[float, Field(ge=0, le=10000)] = Field(
+        description="Price of one million input (prompt) tokens."
+    )
+    output_per_million: Annotated[float, Field(ge=0, le=10000)] = Field(
+        description="Price of one million output (completion) tokens."
+    )
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", max_length=3)] = Field(
+        default="USD", description="ISO 4217 currency code of both prices."
+    )
 
 
 class Endpoint(ApiModel):
-    provider: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")]
-    model: Annotated[str, Field(min_length=1, max_length=253)]
+    """One side of the migration: a provider's model as the routing object names it. Immutable."""
+
+    provider: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")] = Field(
+        description="Provider name (openai, anthropic, vertex_ai, ...), as LiteLLM spells it."
+    )
+    model: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+        description="Model as the provider names it (gpt-4o-mini, claude-3-5-haiku-latest, ...)."
+    )
     backend: Annotated[str, Field(min_length=1, max_length=253)] = Field(
         description="Entry/backend name inside the routing object (LiteLLM model_info.id, backendRef name)."
     )
     api_base: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = Field(
         default=None, description="Provider API base URL, used when the operator adds this entry to a LiteLLM config."
     )
-    credentials: Credentials | None = None
-    pricing: Pricing | None = None
+    credentials: Credentials | None = Field(
+        default=None,
+        description="This provider's API key; on the target, the operator projects it into spec.gatewaySecret.",
+    )
+    pricing: Pricing | None = Field(
+        default=None, description="List prices; without them on both sides cost is neither forecast nor checked."
+    )
 
     def litellm_model(self) -> str:
         return self.model if "/" in self.model else f"{self.provider}/{self.model}"
 
 
 class ApprovalGate(ApiModel):
-    message: Annotated[str, Field(max_length=1024)] | None = None
+    """A human decision point: the migration waits in AwaitingApproval until `pmo approve`."""
+
+    message: Annotated[str, Field(max_length=1024)] | None = Field(
+        default=None, description="Shown while waiting (status.message, `pmo status`, the Event)."
+    )
 
 
 class Step(ApiModel):
@@ -120,6 +150,8 @@ _WEIGHTS = "self.steps.filter(s, has(s.weight)).map(s, s.weight)"
 
 
 class Strategy(ApiModel):
+    """How traffic moves to the target, step by step."""
+
     model_config = with_cel(
         cel(
             f"{_WEIGHTS}.isSorted() && self.steps.all(s, !has(s.weight) || "
@@ -149,9 +181,17 @@ class Strategy(ApiModel):
         ),
     )
 
-    type: Literal["Phased", "BigBang", "Parallel"] = "Phased"
+    type: Literal["Phased", "BigBang", "Parallel"] = Field(
+        default="Phased",
+        description="Phased: increasing weight steps; BigBang: one step to 100; "
+        "Parallel: mirror steps first, then weight steps.",
+    )
     # Required: CEL cannot read an absent list ("no such key"), and every strategy needs a step anyway.
-    steps: list[Step] = Field(min_length=1, max_length=20)
+    steps: list[Step] = Field(
+        min_length=1,
+        max_length=20,
+        description="Run in order; people number them from 1 (`kubectl get` STEP, `pmo`, Events, the report).",
+    )
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> Strategy:
@@ -170,41 +210,61 @@ class Strategy(ApiModel):
 
 
 class SecretKeyRef(ApiModel):
-    name: Name
-    key: KeyName
+    """A key of a Secret in the migration's namespace."""
+
+    name: Name = Field(description="Secret name.")
+    key: KeyName = Field(description="Key within the Secret.")
 
 
 class PrometheusSource(ApiModel):
-    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
+    """The Prometheus (or compatible) API the analysis queries."""
+
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] = Field(
+        description="Base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090."
+    )
     auth_secret: SecretKeyRef | None = Field(
         default=None, description="Secret key holding a bearer token sent as Authorization header."
     )
-    timeout: Duration = "10s"
+    timeout: Duration = Field(default="10s", description="Timeout of each query.")
 
 
 class ErrorRateCriterion(ApiModel):
-    above: Fraction = 0.05
-    enabled: bool = True
+    """Roll back when the target's error rate is above a fraction."""
+
+    above: Fraction = Field(default=0.05, description="Highest acceptable failed/total ratio of the target, 0..1.")
+    enabled: bool = Field(default=True, description="Evaluate this criterion.")
 
 
 class LatencyCriterion(ApiModel):
-    ratio_to_baseline: Annotated[float, Field(gt=1, le=100)] = 2.0
-    enabled: bool = True
+    """Roll back when the target's p95 latency exceeds the source's baseline p95 by a factor."""
+
+    ratio_to_baseline: Annotated[float, Field(gt=1, le=100)] = Field(
+        default=2.0, description="Highest acceptable target p95 / baseline p95 (2 = twice as slow)."
+    )
+    enabled: bool = Field(default=True, description="Evaluate this criterion.")
 
 
 class CostCriterion(ApiModel):
-    over_forecast: Annotated[float, Field(ge=0, le=10)] = 0.10
-    enabled: bool = True
+    """Roll back when the target costs more per request than forecast (needs pricing on both sides)."""
+
+    over_forecast: Annotated[float, Field(ge=0, le=10)] = Field(
+        default=0.10, description="Highest acceptable excess over the forecast cost per request (0.1 = 10 %)."
+    )
+    enabled: bool = Field(default=True, description="Evaluate this criterion.")
 
 
 class QualityCriterion(ApiModel):
-    degradation: Fraction = 0.10
+    """Roll back when the target's quality score drops below the baseline's (needs a query)."""
+
+    degradation: Fraction = Field(
+        default=0.10, description="Highest acceptable relative drop from the baseline score (0.1 = 10 %)."
+    )
     query: PromQL | None = Field(
         default=None,
         description="PromQL giving a quality score (higher is better) for {{backend}}; "
         "without it the quality criterion is not evaluated.",
     )
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Evaluate this criterion.")
 
 
 def _default_error_rate() -> ErrorRateCriterion:
@@ -226,19 +286,33 @@ def _default_quality() -> QualityCriterion:
 class RollbackOn(ApiModel):
     """The migration playbook's defaults: 5 % errors, 2x baseline p95, 10 % over forecast, 10 % quality drop."""
 
-    error_rate: ErrorRateCriterion = Field(default_factory=_default_error_rate)
-    latency_p95: LatencyCriterion = Field(default_factory=_default_latency)
-    cost: CostCriterion = Field(default_factory=_default_cost)
-    quality: QualityCriterion = Field(default_factory=_default_quality)
+    error_rate: ErrorRateCriterion = Field(
+        default_factory=_default_error_rate, description="Target error rate above a fraction (default 5 %)."
+    )
+    latency_p95: LatencyCriterion = Field(
+        default_factory=_default_latency, description="Target p95 latency above a multiple of the baseline (2x)."
+    )
+    cost: CostCriterion = Field(
+        default_factory=_default_cost, description="Target cost per request above the forecast (by 10 %)."
+    )
+    quality: QualityCriterion = Field(
+        default_factory=_default_quality, description="Target quality score below the baseline (by 10 %)."
+    )
 
 
 class CustomCriterion(ApiModel):
+    """A PromQL threshold of your own; failing it counts as an analysis failure."""
+
     model_config = with_cel(
         cel("has(self.above) != has(self.below)", "a custom criterion sets exactly one of above or below")
     )
 
-    name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z][-_a-zA-Z0-9]*$")]
-    query: PromQL
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z][-_a-zA-Z0-9]*$")] = Field(
+        description="Criterion name, shown in status.lastAnalysis.criteria."
+    )
+    query: PromQL = Field(
+        description="PromQL returning one number; placeholders {{backend}}, {{model}}, {{namespace}}, {{interval}}."
+    )
     above: float | None = Field(default=None, description="Fail when the value is above this.")
     below: float | None = Field(default=None, description="Fail when the value is below this.")
 
@@ -254,15 +328,17 @@ class Queries(ApiModel):
 
     requests: PromQL | None = Field(default=None, description="Request rate (per second) of {{backend}}.")
     error_rate: PromQL | None = Field(default=None, description="Failed / total requests of {{backend}}, 0..1.")
-    latency_p50: PromQL | None = None
-    latency_p95: PromQL | None = None
-    latency_p99: PromQL | None = None
+    latency_p50: PromQL | None = Field(default=None, description="Median latency (seconds) of {{backend}}.")
+    latency_p95: PromQL | None = Field(default=None, description="95th percentile latency (seconds) of {{backend}}.")
+    latency_p99: PromQL | None = Field(default=None, description="99th percentile latency (seconds) of {{backend}}.")
     input_tokens: PromQL | None = Field(default=None, description="Input tokens per second of {{backend}}.")
     output_tokens: PromQL | None = Field(default=None, description="Output tokens per second of {{backend}}.")
 
 
 class Baseline(ApiModel):
-    window: Duration = "7d"
+    """The source's behaviour before the migration, captured once at the start."""
+
+    window: Duration = Field(default="7d", description="How far back the source's baseline is measured.")
 
 
 def _default_rollback_on() -> RollbackOn:
@@ -274,6 +350,8 @@ def _default_baseline() -> Baseline:
 
 
 class Analysis(ApiModel):
+    """Metric analysis after each step: promote on Pass, roll back on Fail."""
+
     model_config = with_cel(
         cel(
             "self.metrics != 'custom' || (has(self.queries) && has(self.queries.requests) "
@@ -288,16 +366,30 @@ class Analysis(ApiModel):
         ),
     )
 
-    prometheus: PrometheusSource
-    metrics: Literal["litellm", "otel-genai", "custom"] = "litellm"
-    queries: Queries | None = None
-    interval: Duration = "1m"
-    failure_limit: Annotated[int, Field(ge=0, le=100)] = 0
-    inconclusive_limit: Annotated[int, Field(ge=1, le=100)] = 3
-    min_samples: Annotated[int, Field(ge=0, le=1_000_000)] = 10
-    baseline: Baseline = Field(default_factory=_default_baseline)
-    rollback_on: RollbackOn = Field(default_factory=_default_rollback_on)
-    custom: list[CustomCriterion] = Field(default_factory=list, max_length=10)
+    prometheus: PrometheusSource = Field(description="Where the metrics are.")
+    metrics: Literal["litellm", "otel-genai", "custom"] = Field(
+        default="litellm",
+        description="Query preset: litellm (LiteLLM proxy metrics), otel-genai (OpenTelemetry GenAI semantic "
+        "conventions) or custom (spec.analysis.queries gives every query).",
+    )
+    queries: Queries | None = Field(default=None, description="PromQL replacing the preset's, query by query.")
+    interval: Duration = Field(default="1m", description="How often the analysis runs, and the query window.")
+    failure_limit: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0, description="Failed analyses tolerated before rolling back (0: the first one rolls back)."
+    )
+    inconclusive_limit: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=3, description="Inconclusive analyses in a row (too few samples, no data) before rolling back."
+    )
+    min_samples: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        default=10, description="Requests the target must have served in a window for a verdict."
+    )
+    baseline: Baseline = Field(default_factory=_default_baseline, description="How the source's baseline is taken.")
+    rollback_on: RollbackOn = Field(
+        default_factory=_default_rollback_on, description="The built-in criteria and their thresholds."
+    )
+    custom: list[CustomCriterion] = Field(
+        default_factory=list, max_length=10, description="Extra PromQL criteria of your own."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Analysis:
@@ -311,33 +403,54 @@ class Analysis(ApiModel):
 
 class Dataset(ApiModel):
     config_map: Name = Field(description="ConfigMap holding the golden set as JSON lines.")
-    key: KeyName = "dataset.jsonl"
+    key: KeyName = Field(default="dataset.jsonl", description="Key of that ConfigMap holding the JSON lines.")
 
 
 class Scorer(ApiModel):
-    type: Literal["exact", "contains", "regex", "jsonSchema", "numeric", "length"]
+    """How one answer is scored against its expectation; an item passes when every scorer passes."""
+
+    type: Literal["exact", "contains", "regex", "jsonSchema", "numeric", "length"] = Field(
+        description="exact, contains (the expected text), regex, jsonSchema (the answer validates), "
+        "numeric (within tolerance) or length (min..max characters)."
+    )
     value: Annotated[str, Field(max_length=65536)] | None = Field(
         default=None, description="Pattern/schema/expected value overriding each item's own expectation."
     )
-    tolerance: Annotated[float, Field(ge=0)] | None = None
-    min: Annotated[int, Field(ge=0)] | None = None
-    max: Annotated[int, Field(ge=0)] | None = None
+    tolerance: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="numeric: largest accepted absolute difference."
+    )
+    min: Annotated[int, Field(ge=0)] | None = Field(default=None, description="length: fewest characters.")
+    max: Annotated[int, Field(ge=0)] | None = Field(default=None, description="length: most characters.")
 
 
 class Evaluation(ApiModel):
     """Golden-set gate run before any traffic moves."""
 
-    dataset: Dataset
-    scorers: list[Scorer] = Field(default_factory=lambda: [Scorer(type="contains")], max_length=10)
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
-    max_requests: Annotated[int, Field(ge=1, le=100_000)] = 200
-    timeout: Duration = "60s"
+    dataset: Dataset = Field(description="The golden set: prompts and expected answers.")
+    scorers: list[Scorer] = Field(
+        default_factory=lambda: [Scorer(type="contains")], max_length=10, description="How answers are scored."
+    )
+    concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=4, description="Requests in flight to each provider."
+    )
+    max_requests: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=200, description="Most requests sent to each provider (items beyond are skipped)."
+    )
+    timeout: Duration = Field(default="60s", description="Timeout of each request.")
 
 
 class Cleanup(ApiModel):
-    stabilization: Duration = "7d"
-    decommission_source_credentials: bool = True
-    remove_source_from_route: bool = True
+    """What happens once all traffic is on the target."""
+
+    stabilization: Duration = Field(
+        default="7d", description="How long to watch at 100 % (still ready to roll back) before Succeeded."
+    )
+    decommission_source_credentials: bool = Field(
+        default=True, description="After stabilization, remove the source's key from spec.gatewaySecret."
+    )
+    remove_source_from_route: bool = Field(
+        default=True, description="After stabilization, remove the source's entry from the routing object."
+    )
 
 
 def _default_strategy() -> Strategy:
@@ -370,15 +483,25 @@ class ProviderMigrationSpec(ApiModel):
     route: Annotated[
         RouteRef,
         Field(json_schema_extra={"x-kubernetes-validations": [cel("self == oldSelf", "route is immutable")]}),
-    ]
-    source: Annotated[Endpoint, Field(json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_ENDPOINT]})]
-    target: Annotated[Endpoint, Field(json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_ENDPOINT]})]
+    ] = Field(description="The routing object whose weights the operator moves. Immutable.")
+    source: Annotated[Endpoint, Field(json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_ENDPOINT]})] = Field(
+        description="Where the traffic is now."
+    )
+    target: Annotated[Endpoint, Field(json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_ENDPOINT]})] = Field(
+        description="Where the traffic goes."
+    )
     gateway_secret: Name | None = Field(default=None, description="Secret the gateway reads provider keys from.")
-    strategy: Strategy = Field(default_factory=_default_strategy)
-    analysis: Analysis | None = None
-    evaluation: Evaluation | None = None
-    cleanup: Cleanup = Field(default_factory=_default_cleanup)
-    paused: bool = False
+    strategy: Strategy = Field(
+        default_factory=_default_strategy, description="The steps (default: BigBang, one step to 100 %)."
+    )
+    analysis: Analysis | None = Field(
+        default=None, description="Metric analysis after each step; without it steps advance on their pauses alone."
+    )
+    evaluation: Evaluation | None = Field(
+        default=None, description="Golden-set evaluation of the target before any traffic moves."
+    )
+    cleanup: Cleanup = Field(default_factory=_default_cleanup, description="Stabilization and clean-up at the end.")
+    paused: bool = Field(default=False, description="Hold at the current step (`pmo pause` / `pmo resume`).")
 
     @model_validator(mode="after")
     def _distinct(self) -> ProviderMigrationSpec:

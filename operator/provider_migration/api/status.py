@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -16,6 +16,10 @@ from .base import ApiModel
 
 HISTORY_LIMIT = 50
 Text = Annotated[str, Field(max_length=4096)]
+STEP_INDEX = (
+    "0-based index into spec.strategy.steps, -1 before the first step; people read it as step index + 1 (status.step)."
+)
+HANDLED = "Request id of the last `{}` annotation the operator acted on."
 
 
 class Phase(StrEnum):
@@ -42,131 +46,185 @@ class StatusModel(ApiModel):
 
 
 class Condition(StatusModel):
-    """metav1.Condition."""
+    """A standard Kubernetes condition (metav1.Condition)."""
 
-    type: Annotated[str, Field(max_length=316)]
-    status: Literal["True", "False", "Unknown"]
-    reason: Annotated[str, Field(max_length=1024)]
-    message: Annotated[str, Field(max_length=32768)] = ""
-    last_transition_time: datetime
-    observed_generation: int | None = None
+    type: Annotated[str, Field(max_length=316)] = Field(description="Condition type, e.g. Ready or Progressing.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: Annotated[str, Field(max_length=1024)] = Field(description="CamelCase reason of the last transition.")
+    message: Annotated[str, Field(max_length=32768)] = Field(default="", description="Human-readable detail.")
+    last_transition_time: datetime = Field(description="When status last changed.")
+    observed_generation: int | None = Field(default=None, description="metadata.generation the condition is about.")
 
 
 class BaselineStatus(StatusModel):
-    captured_at: datetime | None = None
-    window: str | None = None
-    request_rate: float | None = None
-    error_rate: float | None = None
-    latency_p50: float | None = None
-    latency_p95: float | None = None
-    latency_p99: float | None = None
-    cost_per_request: float | None = None
-    input_tokens_per_request: float | None = None
-    output_tokens_per_request: float | None = None
-    quality: float | None = None
+    """The source's behaviour before any traffic moved: what the target is compared with."""
+
+    captured_at: datetime | None = Field(default=None, description="When the baseline was measured.")
+    window: str | None = Field(default=None, description="Window it was measured over (spec.analysis.baseline).")
+    request_rate: float | None = Field(default=None, description="Source requests per second.")
+    error_rate: float | None = Field(default=None, description="Source failed/total requests, 0..1.")
+    latency_p50: float | None = Field(default=None, description="Source median latency, seconds.")
+    latency_p95: float | None = Field(default=None, description="Source p95 latency, seconds.")
+    latency_p99: float | None = Field(default=None, description="Source p99 latency, seconds.")
+    cost_per_request: float | None = Field(default=None, description="Source cost per request, forecast currency.")
+    input_tokens_per_request: float | None = Field(default=None, description="Source input tokens per request.")
+    output_tokens_per_request: float | None = Field(default=None, description="Source output tokens per request.")
+    quality: float | None = Field(default=None, description="Source quality score (spec...quality.query).")
 
 
 class ForecastStatus(StatusModel):
     """Expected spend per request on each side at the source's token mix; cost analysis compares against it."""
 
-    currency: str = "USD"
-    source_cost_per_request: float | None = None
-    target_cost_per_request: float | None = None
-    target_to_source_ratio: float | None = None
+    currency: str = Field(default="USD", description="Currency of both costs (from spec pricing).")
+    source_cost_per_request: float | None = Field(default=None, description="Forecast source cost per request.")
+    target_cost_per_request: float | None = Field(default=None, description="Forecast target cost per request.")
+    target_to_source_ratio: float | None = Field(default=None, description="Target cost / source cost.")
 
 
 Verdict = Literal["Pass", "Fail", "Inconclusive"]
 
 
 class CriterionResult(StatusModel):
-    name: Annotated[str, Field(max_length=63)]
-    verdict: Verdict
-    value: float | None = None
-    threshold: float | None = None
-    samples: float | None = None
-    query: Text | None = None
-    message: Text | None = None
+    """One criterion of one analysis."""
+
+    name: Annotated[str, Field(max_length=63)] = Field(
+        description="errorRate, latencyP95, cost, quality, or a spec.analysis.custom name."
+    )
+    verdict: Verdict = Field(description="Pass, Fail or Inconclusive (no data or too few samples).")
+    value: float | None = Field(default=None, description="The measured value.")
+    threshold: float | None = Field(default=None, description="The limit it was compared with.")
+    samples: float | None = Field(default=None, description="Requests the target served in the window.")
+    query: Text | None = Field(default=None, description="The PromQL that was run.")
+    message: Text | None = Field(default=None, description="Why the verdict, in words (query errors included).")
 
 
 class AnalysisStatus(StatusModel):
-    time: datetime
-    verdict: Verdict
-    step: int | None = None
-    weight: int | None = None
-    criteria: list[CriterionResult] = Field(default_factory=list, max_length=20)
+    """The most recent analysis."""
+
+    time: datetime = Field(description="When it ran.")
+    verdict: Verdict = Field(description="Pass if every criterion passed, Fail if one failed, else Inconclusive.")
+    step: int | None = Field(default=None, description=STEP_INDEX)
+    weight: int | None = Field(default=None, description="Target share during the analysis, percent.")
+    criteria: list[CriterionResult] = Field(default_factory=list, max_length=20, description="Each criterion's result.")
 
 
 class HistoryEntry(StatusModel):
-    time: datetime
-    phase: Phase
-    step: int
-    weight: int
-    reason: Annotated[str, Field(max_length=128)]
-    message: Text = ""
+    """One decision of the operator (the same as its Event)."""
+
+    time: datetime = Field(description="When the decision was made.")
+    phase: Phase = Field(description="Phase entered.")
+    step: int = Field(description=STEP_INDEX)
+    weight: int = Field(description="Target share at that point, percent.")
+    reason: Annotated[str, Field(max_length=128)] = Field(description="CamelCase reason, as on the Event.")
+    message: Text = Field(default="", description="What happened, in words.")
 
 
 class HandledCommands(StatusModel):
     """Last request id handled for each command annotation."""
 
-    promote: Annotated[str, Field(max_length=253)] | None = None
-    abort: Annotated[str, Field(max_length=253)] | None = None
-    approve: Annotated[str, Field(max_length=253)] | None = None
-    retry: Annotated[str, Field(max_length=253)] | None = None
+    promote: Annotated[str, Field(max_length=253)] | None = Field(default=None, description=HANDLED.format("promote"))
+    abort: Annotated[str, Field(max_length=253)] | None = Field(default=None, description=HANDLED.format("abort"))
+    approve: Annotated[str, Field(max_length=253)] | None = Field(default=None, description=HANDLED.format("approve"))
+    retry: Annotated[str, Field(max_length=253)] | None = Field(default=None, description=HANDLED.format("retry"))
 
 
 class CredentialsStatus(StatusModel):
     """SHA-256 checksums (truncated) of referenced Secret values: detects rotation without storing a value."""
 
-    source_checksum: Annotated[str, Field(max_length=64)] | None = None
-    target_checksum: Annotated[str, Field(max_length=64)] | None = None
-    target_projected: bool = False
-    source_decommissioned: bool = False
-    source_removed_from_route: bool = False
+    source_checksum: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="Checksum of the source's key when last read."
+    )
+    target_checksum: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="Checksum of the target's key when last projected."
+    )
+    target_projected: bool = Field(default=False, description="The target's key is in spec.gatewaySecret.")
+    source_decommissioned: bool = Field(
+        default=False, description="The source's key was removed from spec.gatewaySecret."
+    )
+    source_removed_from_route: bool = Field(
+        default=False, description="The source's entry was removed from the routing object."
+    )
 
 
 class ProviderSummary(StatusModel):
-    pass_rate: float | None = None
-    latency_p50: float | None = None
-    latency_p95: float | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost: float | None = None
-    errors: int | None = None
-    items: int | None = None
+    """One provider's golden-set results."""
+
+    pass_rate: float | None = Field(default=None, description="Items passing every scorer / items, 0..1.")
+    latency_p50: float | None = Field(default=None, description="Median request latency, seconds.")
+    latency_p95: float | None = Field(default=None, description="p95 request latency, seconds.")
+    input_tokens: int | None = Field(default=None, description="Input tokens used.")
+    output_tokens: int | None = Field(default=None, description="Output tokens used.")
+    cost: float | None = Field(default=None, description="Cost of the run at spec pricing.")
+    errors: int | None = Field(default=None, description="Requests that failed.")
+    items: int | None = Field(default=None, description="Items sent.")
 
 
 class EvaluationStatus(StatusModel):
-    verdict: Literal["Pass", "Fail", "Error"]
-    completed_at: datetime
-    source: ProviderSummary = Field(default_factory=ProviderSummary)
-    target: ProviderSummary = Field(default_factory=ProviderSummary)
-    results_config_map: Annotated[str, Field(max_length=253)] | None = None
-    message: Text = ""
+    """The golden-set evaluation's outcome."""
+
+    verdict: Literal["Pass", "Fail", "Error"] = Field(
+        description="Pass: traffic may move; Fail: the target scored too low; Error: it could not run."
+    )
+    completed_at: datetime = Field(description="When it finished.")
+    source: ProviderSummary = Field(default_factory=ProviderSummary, description="The source's results.")
+    target: ProviderSummary = Field(default_factory=ProviderSummary, description="The target's results.")
+    results_config_map: Annotated[str, Field(max_length=253)] | None = Field(
+        default=None, description="ConfigMap holding the per-item results."
+    )
+    message: Text = Field(default="", description="Summary in words.")
 
 
 class ProviderMigrationStatus(StatusModel):
-    phase: Phase = Phase.PENDING
-    observed_generation: int | None = None
-    current_step: int = Field(default=-1, description="Index into spec.strategy.steps; -1 before the first step.")
+    phase: Phase = Field(
+        default=Phase.PENDING,
+        description="Pending, Initializing, Evaluating, Progressing, Paused, AwaitingApproval, Stabilizing, "
+        "RollingBack, Blocked; terminal: Succeeded, RolledBack, Failed.",
+    )
+    observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
+    step: int = Field(
+        default=0,
+        description="Step number as people read it (kubectl get STEP, pmo, Events, the report): "
+        "1..len(spec.strategy.steps), 0 before the first step. Always currentStep + 1.",
+    )
+    current_step: int = Field(default=-1, description=STEP_INDEX)
     current_weight: int = Field(default=0, description="Target share confirmed in the routing object, percent.")
-    mirror_percent: int = 0
-    step_started_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    baseline: BaselineStatus | None = None
-    forecast: ForecastStatus | None = None
-    last_analysis: AnalysisStatus | None = None
-    failures: int = 0
-    inconclusives: int = 0
-    rollback_reason: Annotated[str, Field(max_length=1024)] | None = None
-    credentials: CredentialsStatus = Field(default_factory=CredentialsStatus)
-    evaluation: EvaluationStatus | None = None
-    handled_commands: HandledCommands = Field(default_factory=HandledCommands)
-    history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
+    mirror_percent: int = Field(default=0, description="Share of source traffic mirrored to the target, percent.")
+    step_started_at: datetime | None = Field(default=None, description="When the current step began.")
+    started_at: datetime | None = Field(default=None, description="When the migration began.")
+    completed_at: datetime | None = Field(default=None, description="When it reached a terminal phase.")
+    baseline: BaselineStatus | None = Field(default=None, description="The source's behaviour before the migration.")
+    forecast: ForecastStatus | None = Field(default=None, description="Expected cost per request on each side.")
+    last_analysis: AnalysisStatus | None = Field(default=None, description="The most recent analysis.")
+    failures: int = Field(default=0, description="Failed analyses so far (compared with spec.analysis.failureLimit).")
+    inconclusives: int = Field(
+        default=0, description="Inconclusive analyses in a row (compared with spec.analysis.inconclusiveLimit)."
+    )
+    rollback_reason: Annotated[str, Field(max_length=1024)] | None = Field(
+        default=None, description="Why the migration rolled back, in words."
+    )
+    credentials: CredentialsStatus = Field(
+        default_factory=CredentialsStatus, description="What the operator did with the keys (checksums only)."
+    )
+    evaluation: EvaluationStatus | None = Field(default=None, description="The golden-set evaluation's outcome.")
+    handled_commands: HandledCommands = Field(
+        default_factory=HandledCommands, description="Request ids of the commands already acted on."
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list,
+        max_length=HISTORY_LIMIT,
+        description=f"The operator's decisions, oldest first (the last {HISTORY_LIMIT}).",
+    )
     conditions: list[Condition] = Field(
         default_factory=list,
         max_length=8,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Standard conditions (Ready, Progressing, ...) for kubectl wait and Argo CD.",
     )
-    reason: Annotated[str, Field(max_length=128)] | None = None
-    message: Text | None = None
+    reason: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, description="CamelCase reason of the current phase (kubectl get -o wide REASON)."
+    )
+    message: Text | None = Field(default=None, description="The current state in words.")
+
+    def to_wire(self) -> dict[str, Any]:
+        # `step` is derived, never decided: it cannot disagree with currentStep.
+        return {**super().to_wire(), "step": max(self.current_step, -1) + 1}
