@@ -91,6 +91,8 @@ def test_approval_gate_waits_for_approve_and_handles_each_request_once() -> None
     spec = spec_from(strategy={"steps": [{"weight": 10}, {"approval": {}}, {"weight": 100}]})
     world = World(spec)
     run_until(world, Phase.AWAITING_APPROVAL)
+    assert world.status.message == "Step 2/3 waits for `pmo approve`"  # 1-based, as kubectl get STEP shows 2
+    assert world.status.to_wire()["step"] == 2
     world.run(600)
     assert world.status.phase == Phase.AWAITING_APPROVAL and world.route.target_weight == 10
     world.commands["approve"] = "req-1"
@@ -98,7 +100,8 @@ def test_approval_gate_waits_for_approve_and_handles_each_request_once() -> None
     assert world.status.handled_commands.approve == "req-1"
     assert world.status.phase in (Phase.PROGRESSING, Phase.STABILIZING)
     assert world.route.target_weight == 100
-    assert "Approved" in reasons(world)
+    approved = [h.message for h in world.status.history if h.reason == "Approved"]
+    assert approved == ["Approval at step 2/3 given by request req-1"]
 
 
 def test_abort_rolls_back_to_the_source_in_the_same_tick() -> None:

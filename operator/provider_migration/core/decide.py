@@ -486,8 +486,10 @@ class _Machine:
         self.hold(traffic_at(self.steps, st.current_step))
         approved = self.new_command("approve")
         if approved is not None:
-            self.event("Approved", f"Gate {st.current_step} approved by request {approved}")
-            self.record("Approved", f"Gate {st.current_step} approved by request {approved}")
+            # Step numbers people read are 1-based, as in `kubectl get` STEP and `pmo status`.
+            msg = f"Approval at step {st.current_step + 1}/{len(self.steps)} given by request {approved}"
+            self.event("Approved", msg)
+            self.record("Approved", msg)
             self.advance()
 
     def stabilizing(self) -> None:
@@ -559,7 +561,7 @@ class _Machine:
         st.current_step = nxt
         step = self.steps[nxt]
         if step.approval is not None:
-            msg = step.approval.message or f"Step {nxt} waits for `pmo approve`"
+            msg = step.approval.message or f"Step {nxt + 1}/{len(self.steps)} waits for `pmo approve`"
             self.transition(Phase.AWAITING_APPROVAL, "AwaitingApproval", msg)
             return
         self.set_traffic(traffic_at(self.steps, nxt))
