@@ -34,6 +34,7 @@ from rich.live import Live
 from provider_migration.api.constants import API_VERSION, command_annotation
 from provider_migration.api.durations import seconds
 from provider_migration.api.status import TERMINAL_PHASES, Phase
+from provider_migration.core.commands import ACTS_IN, Command
 from provider_migration.views import terminal as render
 from provider_migration.views.migration import Migration
 
@@ -59,25 +60,6 @@ exit codes:
   5  timed out waiting (--wait, --timeout)
 """
 
-# Phases in which the operator acts on each command (core/decide.py); anything else is refused.
-_ACTIVE = {
-    Phase.PENDING,
-    Phase.INITIALIZING,
-    Phase.EVALUATING,
-    Phase.PROGRESSING,
-    Phase.PAUSED,
-    Phase.AWAITING_APPROVAL,
-    Phase.STABILIZING,
-    Phase.BLOCKED,
-}
-ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
-    "promote": frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.STABILIZING}),
-    "approve": frozenset({Phase.AWAITING_APPROVAL}),
-    "abort": frozenset(_ACTIVE),
-    "retry": frozenset({Phase.ROLLED_BACK, Phase.FAILED, Phase.BLOCKED}),
-    "pause": frozenset(_ACTIVE),
-    "resume": frozenset(Phase),
-}
 COMMAND_HELP = {
     "promote": "end the current pause (or the stabilization window) and go on",
     "approve": "pass the approval gate the migration is waiting at",
@@ -101,7 +83,7 @@ class TimedOut(Exception):
 def refusal(command: str, mig: Migration) -> str | None:
     """Why `command` makes no sense for `mig` now, or None when the operator will act on it."""
     phase = mig.known_phase
-    allowed = ALLOWED_PHASES[command]
+    allowed = ACTS_IN[Command(command)]
     if phase is None:
         return f"{mig.name} is in phase {mig.phase!r}, unknown to this pmo version"
     if phase not in allowed:

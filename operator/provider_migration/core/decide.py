@@ -32,6 +32,7 @@ from .actions import (
     RemoveSourceFromRoute,
     SetWeights,
 )
+from .commands import Command, acts_in
 from .conditions import conditions_for
 from .forecast import forecast
 from .observations import Needs, Observations
@@ -210,8 +211,13 @@ class _Machine:
     def requeue(self, seconds: float) -> None:
         self.wait = seconds if self.wait is None else min(self.wait, seconds)
 
-    def new_command(self, name: str) -> str | None:
-        """The request id of a command annotation not handled yet, marking it handled."""
+    def command(self, name: Command) -> str | None:
+        """The request id of a command not handled yet, when the current phase acts on it (core/commands.py);
+        marks it handled. In any other phase the annotation waits."""
+        return self.acknowledge(name) if acts_in(name, self.st.phase) else None
+
+    def acknowledge(self, name: Command) -> str | None:
+        """Mark a new command handled, whatever the phase (the request id, or None when there is none)."""
         value = self.obs.commands.get(name)
         if not value or getattr(self.st.handled_commands, name) == value:
             return None
@@ -258,13 +264,15 @@ class _Machine:
         if st.phase == Phase.PENDING:
             st.started_at = st.started_at or self.now
             self.transition(Phase.INITIALIZING, "Initializing", "Checking the route, Secrets and baseline")
-        abort = self.new_command("abort")
-        if abort is not None and st.phase != Phase.ROLLING_BACK:
-            self.start_rollback("Aborted", f"Aborted by request {abort}")
         if st.phase == Phase.ROLLING_BACK:
+            self.acknowledge(Command.ABORT)  # already on its way back
             self.rolling_back()
             return
-        if st.phase == Phase.BLOCKED and self.new_command("retry") is not None:
+        abort = self.command(Command.ABORT)
+        if abort is not None:
+            self.start_rollback("Aborted", f"Aborted by request {abort}")
+            return
+        if self.command(Command.RETRY) is not None:  # Blocked: check the preconditions again
             self.restart("Retry requested: checking preconditions again")
         self.track_checksums()
         if self.obs.analysis is not None and st.phase in ANALYSED_PHASES and self.take_analysis(self.obs.analysis):
@@ -294,10 +302,10 @@ class _Machine:
         if st.phase == Phase.FAILED and st.reason == "InvalidSpec":  # decide() only ever sees a valid spec
             self.restart("The spec is valid again: starting from the first step")
             return
-        if st.phase in (Phase.ROLLED_BACK, Phase.FAILED) and self.new_command("retry") is not None:
+        if self.command(Command.RETRY) is not None:
             self.restart("Retry requested: starting again from the first step")
             return
-        self.new_command("retry")  # a retry on any other terminal phase is acknowledged and ignored
+        self.acknowledge(Command.RETRY)  # Succeeded: nothing to retry
         route = self.obs.route
         # Keep the source at 100 % after a rollback, even if something re-applies old weights.
         restorable = route.found and route.error is None and route.source_present
@@ -457,7 +465,7 @@ class _Machine:
             self.transition(Phase.PAUSED, "Paused", "spec.paused is true", status_reason="PausedBySpec")
             self.hold(traffic_at(self.steps, st.current_step))
             return
-        promoted = self.new_command("promote")
+        promoted = self.command(Command.PROMOTE)
         if promoted is not None:
             self.event("Promoted", f"Pause ended by request {promoted}")
         if st.current_step < 0 or self.step_complete() or (promoted and self.route_at_step()):
@@ -468,7 +476,7 @@ class _Machine:
     def paused(self) -> None:
         st = self.st
         self.hold(traffic_at(self.steps, st.current_step))
-        promoted = self.new_command("promote")
+        promoted = self.command(Command.PROMOTE)
         if st.reason == "PausedBySpec" and not self.spec.paused:
             self.resume("Resumed", "spec.paused is false")
         elif promoted is not None and st.reason != "PausedBySpec":
@@ -484,7 +492,7 @@ class _Machine:
     def awaiting_approval(self) -> None:
         st = self.st
         self.hold(traffic_at(self.steps, st.current_step))
-        approved = self.new_command("approve")
+        approved = self.command(Command.APPROVE)
         if approved is not None:
             # Step numbers people read are 1-based, as in `kubectl get` STEP and `pmo status`.
             msg = f"Approval at step {st.current_step + 1}/{len(self.steps)} given by request {approved}"
@@ -496,7 +504,7 @@ class _Machine:
         st, spec = self.st, self.spec
         full = Traffic(target=100)
         self.hold(full)
-        promoted = self.new_command("promote")
+        promoted = self.command(Command.PROMOTE)
         waited = (self.now - (st.step_started_at or self.now)).total_seconds()
         window = seconds(spec.cleanup.stabilization)
         if not self.route_matches(full) or (waited < window and promoted is None):
