@@ -26,8 +26,13 @@ test-e2e: setup
 	@mkdir -p build
 	$(PYTHON) -m pytest tests/e2e --junitxml=build/junit-e2e.xml $(PYTEST_ARGS)
 
-lint: setup-python
-	$(PYTHON) -m ruff check operator tests $(wildcard bench)
+LINT_DIRS := operator workshop tests $(wildcard bench)
+
+lint: setup-python  ## ruff check, ruff format --check, mypy, import contracts (lint-imports)
+	$(PYTHON) -m ruff check $(LINT_DIRS)
+	$(PYTHON) -m ruff format --check $(LINT_DIRS)
+	$(PYTHON) -m mypy operator workshop tests/unit $(wildcard bench)
+	$(PYTHON) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())' --no-cache
 
 demo: setup  ## pmo demo (success scenario); the environment is left running (make dev-down). DEMO_ARGS="--scenario latency"
 	$(PMO) demo --scenario success --dir $(DEV_DIR) --keep $(DEMO_ARGS)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from pmo_devenv.demo import DemoSettings, Progress, demo_environment, run_scenario
 from pmo_devenv.demo.world import settings_problem
-
 from provider_migration.api.durations import seconds
 
 

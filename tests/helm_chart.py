@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from pmo_devenv import BinariesMissing, find_binaries
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,9 +11,9 @@ from typing import Any, Self
 
 import yaml
 from kubernetes import client
+
 from pmo_devenv import ControlPlane, Prometheus
 from pmo_devenv.net import free_port
-
 from provider_migration.api import constants as c
 
 from .exporter import LiteLLMExporter

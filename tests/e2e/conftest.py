@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from kubernetes import client
+
 from pmo_devenv import (
     Binaries,
     BinariesMissing,

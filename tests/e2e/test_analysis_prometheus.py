@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from prometheus_client import start_http_server
+
 from pmo_devenv import Prometheus
 from pmo_devenv.net import free_port
 from pmo_devenv.simulators.metrics import GatewayMetrics, Outcome, make_metrics
 from pmo_devenv.simulators.routing_readers import Arm
-from prometheus_client import start_http_server
-
 from provider_migration.analysis import (
     MetricsUnavailable,
     PrometheusSource,

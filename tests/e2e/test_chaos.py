@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from pmo_devenv import Binaries, find_prometheus
 from pmo_devenv.binaries import BinariesMissing
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION
 
 from helm_chart import CHART, MODES, render_text, run_helm
+from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION
 
 pytestmark = pytest.mark.e2e
 

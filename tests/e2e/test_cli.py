@@ -17,8 +17,8 @@ from typing import Any, cast
 import pytest
 import yaml
 from kubernetes import client
-from pmo_devenv import ControlPlane, ExistingCluster
 
+from pmo_devenv import ControlPlane, ExistingCluster
 from provider_migration.api.constants import GROUP, PLURAL, VERSION, command_annotation
 from provider_migration.cli.main import main
 

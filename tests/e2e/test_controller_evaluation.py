@@ -18,8 +18,9 @@ from operator_support import (
     phase_of,
     wait_for,
 )
-from pmo_devenv.simulators.providers import ProviderSimulator
 from test_controller import create
+
+from pmo_devenv.simulators.providers import ProviderSimulator
 
 ITEMS = 8
 

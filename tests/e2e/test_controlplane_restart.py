@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+
 from pmo_devenv import Binaries, ControlPlane
 
 pytestmark = pytest.mark.e2e

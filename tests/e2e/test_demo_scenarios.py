@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from pmo_devenv.demo import DemoResult, DemoSettings, Progress, attached, run_scenario
 
 ROLLBACKS = {"error-spike": "ErrorRate", "latency": "Latency", "cost": "Cost", "quality": "Quality"}

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from pmo_devenv.thirdparty_crds import CrdsUnavailable, install_gateway_crds
 
 from example_manifests import EXAMPLES, InvalidCase, load_documents, load_invalid, migrations_in
+from pmo_devenv.thirdparty_crds import CrdsUnavailable, install_gateway_crds
 from provider_migration.api import constants as c
 from provider_migration.api.spec import ProviderMigrationSpec
 

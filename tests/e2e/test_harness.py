@@ -16,13 +16,13 @@ from typing import Any, cast
 
 import pytest
 from kubernetes import client, watch
+from prometheus_api_client import PrometheusConnect
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
 from pmo_devenv import Binaries, ControlPlane, ExistingCluster, Prometheus, api_client
 from pmo_devenv.binaries import K8S_VERSION
 from pmo_devenv.net import free_port
 from pmo_devenv.processes import pid_matches
-from prometheus_api_client import PrometheusConnect
-from prometheus_client import CollectorRegistry, Gauge, start_http_server
-
 from provider_migration.api.constants import FIELD_MANAGER
 
 pytestmark = pytest.mark.e2e

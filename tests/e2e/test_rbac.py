@@ -38,9 +38,9 @@ from operator_support import (
     target_weight_in,
     wait_for,
 )
-from pmo_devenv import ControlPlane, ExistingCluster, api_client
 
 from helm_chart import CHART, OPERATOR_NEEDS, run_helm
+from pmo_devenv import ControlPlane, ExistingCluster, api_client
 from provider_migration.api import constants as c
 
 pytestmark = pytest.mark.e2e

@@ -25,12 +25,12 @@ from operator_support import (
     wait_for,
 )
 from PIL import Image
+from prometheus_client import start_http_server
+
 from pmo_devenv import Prometheus
 from pmo_devenv.net import free_port
 from pmo_devenv.simulators.metrics import Outcome, make_metrics
 from pmo_devenv.simulators.routing_readers import Arm
-from prometheus_client import start_http_server
-
 from provider_migration.api import constants as c
 from provider_migration.cli.main import main
 from provider_migration.reporting import PrometheusRangeSource, build_report, render_html, render_markdown

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION, CrdsUnavailable, install_gateway_crds
 
+from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION, CrdsUnavailable, install_gateway_crds
 from provider_migration.api.constants import FIELD_MANAGER
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.routing.errors import RouteConflict, RouteError

@@ -47,7 +47,7 @@ def spec_from(**overrides: object) -> ProviderMigrationSpec:
 def analysis(verdict: str, at: datetime, name: str = "errorRate") -> AnalysisStatus:
     return AnalysisStatus(
         time=at,
-        verdict=verdict,
+        verdict=verdict,  # type: ignore[arg-type]
         criteria=[CriterionResult(name=name, verdict=verdict, value=0.0)],  # type: ignore[arg-type]
     )
 

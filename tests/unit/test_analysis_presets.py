@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from pmo_devenv.simulators.metrics import LiteLLMMetrics, OtelGenAIMetrics, Outcome
-from pmo_devenv.simulators.routing_readers import Arm
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pmo_devenv.simulators.metrics import LiteLLMMetrics, OtelGenAIMetrics, Outcome
+from pmo_devenv.simulators.routing_readers import Arm
 from provider_migration.analysis.presets import LITELLM, OTEL_GENAI, QUERY_NAMES, resolve_queries
 from provider_migration.analysis.queries import ArmLabels, render
 from provider_migration.api.spec import Analysis

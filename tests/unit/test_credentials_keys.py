@@ -1,4 +1,4 @@
-"""Gateway key naming and checksums (credentials/keys.py)."""
+"""Gateway key naming and checksums (api/keys.py, credentials/keys.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from provider_migration.api.keys import env_var_name, gateway_key_name
 from provider_migration.api.spec import Endpoint
-from provider_migration.credentials.keys import checksum, env_var_name, gateway_key_name
+from provider_migration.credentials.keys import checksum
 
 
 def endpoint(provider: str, **credentials: Any) -> Endpoint:

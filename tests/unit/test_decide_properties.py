@@ -19,17 +19,17 @@ from provider_migration.core.observations import RouteState, SecretsState
 def specs(draw: st.DrawFn) -> ProviderMigrationSpec:
     kind = draw(st.sampled_from(["Phased", "BigBang", "Parallel"]))
     pause = st.one_of(st.none(), st.sampled_from(["5s", "30s", "2m"]))
+    steps: list[dict[str, object]] = []
     if kind == "BigBang":
-        steps = [{"weight": 100}]
+        steps.append({"weight": 100})
     else:
         weights = [*sorted(draw(st.sets(st.integers(1, 99), max_size=4))), 100]
-        steps = []
         if kind == "Parallel":
             steps.append({"mirror": draw(st.integers(1, 100))})
         for w in weights:
             if draw(st.booleans()) and draw(st.booleans()):
                 steps.append({"approval": {}})
-            step = {"weight": w}
+            step: dict[str, object] = {"weight": w}
             if (p := draw(pause)) is not None:
                 step["pause"] = p
             steps.append(step)

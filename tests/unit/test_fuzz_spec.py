@@ -31,12 +31,13 @@ from provider_migration.analysis.analyzer import run_analysis
 from provider_migration.analysis.baseline import capture_baseline
 from provider_migration.analysis.source import MetricsUnavailable, QueryFailed
 from provider_migration.api.durations import seconds
+from provider_migration.api.keys import gateway_key_name
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import TERMINAL_PHASES, Phase, ProviderMigrationStatus
 from provider_migration.core.actions import ProjectCredentials, SetWeights
 from provider_migration.core.decide import decide, needs, reject_spec
 from provider_migration.core.observations import RouteState, SecretsState
-from provider_migration.credentials.keys import checksum, gateway_key_name
+from provider_migration.credentials.keys import checksum
 from provider_migration.routing import litellm
 from provider_migration.routing.errors import RouteError
 

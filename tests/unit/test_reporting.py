@@ -152,7 +152,7 @@ def with_spec(**changes: Any) -> dict[str, Any]:
 
 
 def pngs_in(html: str) -> list[Image.Image]:
-    images = []
+    images: list[Image.Image] = []
     for data in re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html):
         raw = base64.b64decode(data, validate=True)
         assert raw.startswith(b"\x89PNG\r\n\x1a\n")
@@ -306,7 +306,7 @@ def test_an_active_migration_runs_until_now() -> None:
 
 def test_phase_durations_skip_terminal_phases(report: Report) -> None:
     table = next(t for s in report.sections for t in s.tables if t.title == "Time in each phase")
-    assert dict(map(tuple, table.rows)) == {
+    assert {label: value for label, value in table.rows} == {
         "Initializing": "1m",
         "Evaluating": "2m",
         "Progressing": "36m",

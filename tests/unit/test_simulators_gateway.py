@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
 from pmo_devenv.simulators.gateway import GatewaySimulator, parse_backend_flag
 from pmo_devenv.simulators.load import is_loopback, pick_arm
 from pmo_devenv.simulators.providers import ProviderSimulator
 from pmo_devenv.simulators.routing_readers import Arm
-from prometheus_client.parser import text_string_to_metric_families
 
 KEYS = {"OPENAI_API_KEY": "sk-oa", "ANTHROPIC_API_KEY": "sk-an"}
 HTTP = httpx.Client(trust_env=False)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from pmo_devenv.simulators.providers import QUALITY_HEADER, ProviderSimulator
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}

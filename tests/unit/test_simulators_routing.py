@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from pmo_devenv.simulators.routing_readers import (
     Backend,
     KeyRef,

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -70,8 +70,10 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 @kopf.index(*RESOURCE)
-def route_claims(namespace: str, name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[Any, Claim] | None:
-    key = claim_key(namespace, dict(spec))
+def route_claims(
+    namespace: str | None, name: str, spec: Any, status: Any, meta: Any, **_: Any
+) -> dict[Any, Claim] | None:
+    key = claim_key(namespace, dict(spec)) if namespace is not None else None
     if key is None:
         return None
     return {key: (str(meta.get("creationTimestamp", "")), name, str(dict(status).get("phase", "")))}
@@ -93,15 +95,16 @@ def tick_health(**_: Any) -> dict[str, float | int]:
 
 @kopf.daemon(*RESOURCE, initial_delay=lambda **_: random.uniform(0, 1), cancellation_timeout=10.0)
 async def drive(
-    namespace: str,
+    namespace: str | None,
     name: str,
     spec: kopf.Spec,
     status: kopf.Status,
     memo: kopf.Memo,
     stopped: kopf.DaemonStopped,
-    route_claims: kopf.Index,
-    **_: Any,
+    **kwargs: Any,
 ) -> None:
+    assert namespace is not None  # ProviderMigration is a namespaced resource
+    route_claims: kopf.Index[Any, Claim] = kwargs["route_claims"]  # kopf passes each index under its name
     wake = _wake_event(memo)
     counted = False  # whether this driver counts as active for the liveness check (terminal ones idle)
     try:
@@ -146,7 +149,7 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
         return None
     metrics.record_status(namespace, name, result.status)  # also counts each new analysis once
     for event in result.events:
-        kopf.event(result.body, type=event.type, reason=event.reason, message=event.message)
+        kopf.event(cast(kopf.Body, result.body), type=event.type, reason=event.reason, message=event.message)
         if event.reason == "RollingBack":
             metrics.record_rollback(namespace, name, result.status.reason or "Unknown")
     return result.requeue_after if result.requeue_after is not None else IDLE_WAIT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client
 
@@ -15,7 +15,9 @@ class KubeMigrationStore:
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            return dict(self._api.get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name))
+            return cast(
+                dict[str, Any], self._api.get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
+            )
         except client.ApiException as e:
             if e.status == 404:
                 return None
@@ -23,7 +25,7 @@ class KubeMigrationStore:
 
     def write_status(self, namespace: str, name: str, resource_version: str, status: dict[str, Any]) -> bool:
         # A JSON patch whose `test` makes the write conditional: two writers never both advance a step.
-        body = [
+        body: list[dict[str, Any]] = [
             {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
             {"op": "add", "path": "/status", "value": status},
         ]

@@ -21,11 +21,12 @@ from typing import Any
 from kubernetes import client
 
 from provider_migration.api.constants import FIELD_MANAGER
+from provider_migration.api.keys import gateway_key_name
 from provider_migration.api.spec import Endpoint, ProviderMigrationSpec
 from provider_migration.core.observations import SecretsState
 
 from .base import CredentialManager
-from .keys import checksum, gateway_key_name
+from .keys import checksum
 
 log = logging.getLogger(__name__)
 

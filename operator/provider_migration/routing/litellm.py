@@ -23,9 +23,9 @@ import yaml
 from kubernetes import client
 
 from provider_migration.api.constants import CONFIG_HASH_ANNOTATION, FIELD_MANAGER
+from provider_migration.api.keys import gateway_key_name
 from provider_migration.api.spec import Endpoint, ProviderMigrationSpec
 from provider_migration.core.observations import RouteState
-from provider_migration.credentials.keys import gateway_key_name
 
 from .errors import RouteError
 from .kube import CONFIG_MAP, DEPLOYMENT, Kube
