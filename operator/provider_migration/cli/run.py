@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     scope.add_argument("-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)")
-    parser.add_argument("--peering", help="join this kopf peering for HA (default: standalone)")
+    ha = parser.add_mutually_exclusive_group()
+    ha.add_argument("--peering", help="join this kopf peering for HA (default: standalone)")
+    ha.add_argument("--standalone", action="store_true", help="no peering: the default, accepted as kopf run does")
     parser.add_argument(
         "--priority", type=int, help="peering priority; the highest runs, the others stand by (default: random)"
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
@@ -58,6 +60,10 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.scanning.disabled = True  # no CRD/namespace discovery: least-privilege RBAC
     settings.posting.level = logging.WARNING  # we post one Event per transition ourselves
+    # Events say who wrote them (`kubectl describe` "From", `kubectl events`): this operator, not kopf.
+    settings.posting.reporting_component = c.FIELD_MANAGER
+    settings.posting.reporting_instance = os.environ.get("POD_NAME") or socket.gethostname()
+    settings.posting.event_name_prefix = f"{c.SINGULAR}-"
     settings.watching.server_timeout = 300
     # The kubernetes and Prometheus clients are synchronous: ticks run in threads, more than the default few.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="pmo-tick"))

@@ -107,9 +107,19 @@ def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus,
         meta["namespace"], meta["name"], meta["resourceVersion"], decision.status.to_wire()
     ):
         result.events = decision.events
+        _log_transition(f"{meta['namespace']}/{meta['name']}", before, decision.status)
     else:
         result.requeue_after = 0.5  # someone wrote first: decide again on fresh data
     return result
+
+
+def _log_transition(ref: str, before: ProviderMigrationStatus, after: ProviderMigrationStatus) -> None:
+    """One INFO line per recorded phase change (a rollback is the change into RollingBack, with its cause)."""
+    if before.phase == after.phase:
+        return
+    where = f"step {after.to_wire()['step']}, target {after.current_weight}%"
+    why = f"{after.reason}: {after.message}" if after.message else str(after.reason)
+    log.info("%s: %s -> %s (%s): %s", ref, before.phase.value, after.phase.value, where, why)
 
 
 def _execute(action: Effect, route: Any, creds: Any) -> None:
