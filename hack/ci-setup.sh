@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for `make setup`, `make test`, `make demo` and CI, on a fresh machine or a warm one.
-#   bash hack/ci-setup.sh [python] [prometheus] [binaries]     (no argument: all three)
+#   bash hack/ci-setup.sh [python] [prometheus] [litellm] [binaries]     (no argument: all four)
 # prometheus: the Debian package, installed when missing (its own daemon is kept from starting: we run
 #             our own on a free loopback port). python: `pip install -e '.[dev]' -e ./workshop`, skipped when this
 #             checkout is already installed with the same pyproject.toml. binaries: hack/build-binaries.sh.
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 ci() { case "${CI:-}" in 1|true|TRUE|True|yes) return 0;; *) return 1;; esac; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-parts="${*:-python prometheus binaries}"
+parts="${*:-python prometheus litellm binaries}"
 
 setup_prometheus() {
   if command -v prometheus >/dev/null || [ -x /usr/bin/prometheus ]; then return; fi
@@ -53,6 +53,22 @@ setup_binaries() {
     return
   fi
   bash hack/build-binaries.sh >/dev/null
+}
+
+setup_litellm() {
+  local cache spec venv stamp
+  cache="${PMO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/provider-migration-operator}"
+  spec="$("$PYTHON" -c 'import tomllib; print(*tomllib.load(open("workshop/pyproject.toml", "rb"))["tool"]["pmo-workshop"]["litellm"], sep="\n")')"
+  venv="$cache/litellm-venv" stamp="$cache/litellm-venv/.pmo-spec"
+  # Must match pmo_devenv/litellm_proxy.py:venv_dir(). Reused while the range is unchanged; CI re-resolves
+  # it every run so it tests the newest release in range.
+  if [ -x "$venv/bin/litellm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ] && ! ci; then return; fi
+  mapfile -t specs <<< "$spec"
+  echo "setup: ${specs[*]} into $venv" >&2
+  mkdir -p "$cache"
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --root-user-action=ignore --disable-pip-version-check --upgrade "${specs[@]}"
+  echo "$spec" > "$stamp"
 }
 
 for part in $parts; do "setup_$part"; done

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -28,8 +28,17 @@ _sigterm_installed = False
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: Sequence[str | Path], log_path: Path, *, detached: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str | Path],
+        log_path: Path,
+        *,
+        detached: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
+        self.env = dict(env) if env is not None else None  # None: inherit ours
         self.argv = [str(a) for a in argv]
         self.log_path = log_path
         self.detached = detached
@@ -55,6 +64,7 @@ class ManagedProcess:
                 start_new_session=True,
                 preexec_fn=preexec,
                 close_fds=True,
+                env=self.env,
             )
         if not self.detached:
             _install_handlers()

@@ -1,7 +1,10 @@
 """A real Prometheus (the Debian package's binary, our own process) on a free loopback port.
 
 Scrape targets come from `file_sd_configs`, so tests add and remove them at run time by writing small
-JSON files; Prometheus picks them up within about a second.
+JSON files; Prometheus picks them up within about a second. A target that needs a bearer token (LiteLLM's
+`/metrics`) gets a scrape job of its own with `authorization.credentials_file`, as a ServiceMonitor's
+`authorization` would: its definition is a file under `auth-jobs/` and the config is rewritten from those
+files and reloaded (Debian's 2.42 has no `scrape_config_files`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import contextlib
 import json
 import re
 import time
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,6 +42,7 @@ class Prometheus:
         self.detached = detached
         self.retention = retention
         self.targets_dir = self.workdir / "targets"
+        self.auth_jobs_dir = self.workdir / "auth-jobs"
         self.process: ManagedProcess | None = None
 
     @property
@@ -53,7 +58,8 @@ class Prometheus:
                     # Each target's `job` label comes from its file (SD labels win over job_name).
                     "job_name": "file-sd",
                     "file_sd_configs": [{"files": [f"{self.targets_dir}/*.json"], "refresh_interval": "1s"}],
-                }
+                },
+                *self._auth_jobs(),
             ],
         }
         path = self.workdir / "prometheus.yml"
@@ -110,6 +116,45 @@ class Prometheus:
     def remove_target(self, job: str, target: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._target_file(job, target).unlink()
+        auth = self._auth_job_file(job, target)
+        if auth.exists():
+            auth.unlink()
+            self._reload()
+
+    def add_authorized_target(
+        self, job: str, target: str, token: str, labels: dict[str, str] | None = None, metrics_path: str = "/metrics"
+    ) -> None:
+        """Scrape `target` every second with `Authorization: Bearer <token>` (the token lives in a 0600 file
+        beside the config, never in it) and wait until Prometheus has loaded the job."""
+        self.auth_jobs_dir.mkdir(parents=True, exist_ok=True)
+        path = self._auth_job_file(job, target)
+        token_file = path.with_suffix(".token")
+        token_file.touch(mode=0o600)
+        token_file.write_text(token)
+        job_config = {
+            "job_name": path.stem,
+            "metrics_path": metrics_path,
+            "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
+            "follow_redirects": True,
+            "static_configs": [{"targets": [target], "labels": {**(labels or {}), "job": job}}],
+        }
+        path.write_text(json.dumps(job_config))
+        self._reload()
+
+    def _auth_job_file(self, job: str, target: str) -> Path:
+        return self.auth_jobs_dir / (re.sub(r"[^A-Za-z0-9_-]", "_", f"auth--{job}--{target}") + ".json")
+
+    def _auth_jobs(self) -> list[dict[str, Any]]:
+        if not self.auth_jobs_dir.is_dir():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(self.auth_jobs_dir.glob("*.json"))]
+
+    def _reload(self) -> None:
+        self.write_config()
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"Prometheus reload answered HTTP {resp.status}")
 
     def targets(self) -> list[dict[str, Any]]:
         status, body = http_get(f"{self.url}/api/v1/targets?state=active")

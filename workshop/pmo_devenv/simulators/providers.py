@@ -4,7 +4,9 @@
 `flavor="anthropic"` answers `POST /v1/messages` like the Anthropic API. Both check the API key
 (`Authorization: Bearer` / `x-api-key`), return realistic bodies with token usage, and can be tuned at run
 time (latency, error rate, token counts, a quality score) through `POST /admin/config` or `.configure()`.
-The quality score travels back in the `x-sim-quality` response header so the gateway simulator can export it.
+The quality score travels back in the `x-sim-quality` response header (the gateway simulator exports it) and
+is exported by the provider itself on `GET /metrics` as `llm_quality_score{backend=...}`, a decaying mean of
+what it answered: the stand-in for a quality judge, scraped beside a real gateway that knows nothing of it.
 
 Admin endpoints (`/admin/config`, `/admin/stats`) and `/healthz` need no key: this is loopback tooling.
 
@@ -36,6 +38,7 @@ FLAVORS: tuple[Flavor, ...] = ("openai", "anthropic")
 QUALITY_HEADER = "x-sim-quality"
 PATHS: dict[str, str] = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
 DEFAULT_ERROR_STATUS: dict[str, int] = {"openai": 500, "anthropic": 529}
+QUALITY_ALPHA = 0.2  # weight of the newest answer in the decaying mean quality
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,15 @@ class ProviderSimulator:
         api_key: str | None = None,
         *,
         seed: int | None = None,
+        backend: str | None = None,
         **config: Any,
     ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}")
         self.flavor: Flavor = flavor
         self._api_key = api_key  # None disables the check; never logged or returned
+        self.backend = backend or flavor  # the `backend` label of its own metrics
+        self._quality: float | None = None
         self._config = ProviderConfig().updated(config)
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -163,10 +169,26 @@ class ProviderSimulator:
             return True
         return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
-    def count(self, status: int) -> None:
+    def count(self, status: int, quality: float | None = None) -> None:
         with self._lock:
             self._stats["total"] += 1
             self._stats[f"status_{status}"] += 1
+            if quality is not None:
+                prev = self._quality
+                self._quality = quality if prev is None else prev + QUALITY_ALPHA * (quality - prev)
+
+    def metrics_text(self) -> str:
+        """Prometheus text: the quality gauge and the requests it answered per status (ground truth)."""
+        label = self.backend.replace("\\", "\\\\").replace('"', '\\"')
+        with self._lock:
+            stats, quality = dict(self._stats), self._quality
+        lines = ["# TYPE llm_provider_sim_requests_total counter"]
+        for key, value in sorted(stats.items()):
+            if key.startswith("status_"):
+                lines.append(f'llm_provider_sim_requests_total{{backend="{label}",status="{key[7:]}"}} {value}')
+        if quality is not None:
+            lines += ["# TYPE llm_quality_score gauge", f'llm_quality_score{{backend="{label}"}} {quality:.6f}']
+        return "\n".join(lines) + "\n"
 
     def draw(self) -> tuple[float, bool, int, int, float]:
         """(delay_s, fail, input_tokens, output_tokens, quality) for one request, from the seeded RNG."""
@@ -187,7 +209,9 @@ class _ProviderHandler(JsonHandler):
     sim: ProviderSimulator
 
     def do_GET(self) -> None:
-        if self.path == "/healthz":
+        if self.path == "/metrics":
+            self.send_bytes(200, self.sim.metrics_text().encode(), "text/plain; version=0.0.4")
+        elif self.path == "/healthz":
             self.send_json(200, {"status": "ok", "flavor": self.sim.flavor})
         elif self.path == "/admin/config":
             self.send_json(200, self.sim.config_view())
@@ -237,10 +261,12 @@ class _ProviderHandler(JsonHandler):
             return
         model = str(body["model"])
         payload = _openai_body(model, tin, tout) if flavor == "openai" else _anthropic_body(model, tin, tout)
-        self._answer(200, payload, {QUALITY_HEADER: f"{quality:.4f}"})
+        self._answer(200, payload, {QUALITY_HEADER: f"{quality:.4f}"}, quality)
 
-    def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.sim.count(status)
+    def _answer(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, quality: float | None = None
+    ) -> None:
+        self.sim.count(status, quality)
         self.send_json(status, body, {"x-request-id": f"req_{secrets.token_hex(12)}", **(headers or {})})
 
 
