@@ -140,5 +140,5 @@ def test_module_functions_record_on_the_default_registry() -> None:
     labels = {"namespace": "unit-test", "name": "defaults"}
     module.record_status("unit-test", "defaults", ProviderMigrationStatus(current_weight=42))
     assert REGISTRY.get_sample_value("pmo_migration_target_weight", labels) == 42
-    module.forget("unit-test", "defaults")
+    module.DEFAULT.forget("unit-test", "defaults")
     assert REGISTRY.get_sample_value("pmo_migration_target_weight", labels) is None

@@ -179,17 +179,6 @@ def gateway_crds() -> list[dict[str, Any]]:
     return [*gateway_api_crds(), aigatewayroute_standin_crd()]
 
 
-def write_gateway_crds(directory: Path) -> list[Path]:
-    """The same CRDs as YAML files (one per CRD), e.g. for `kubectl apply -f` or a chart test."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for crd in gateway_crds():
-        path = directory / f"{crd['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(crd, sort_keys=False))
-        paths.append(path)
-    return paths
-
-
 def install_gateway_crds(api_client: client.ApiClient, timeout: float = 60.0) -> list[str]:
     """Server-side apply the CRDs and wait until each is Established; returns their names. Idempotent."""
     ext = client.ApiextensionsV1Api(api_client)

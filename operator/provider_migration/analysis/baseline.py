@@ -14,7 +14,6 @@ from datetime import datetime
 from provider_migration.api.durations import seconds
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import BaselineStatus
-from provider_migration.core.forecast import cost_per_request
 from provider_migration.core.observations import BaselineObservation
 
 from .analyzer import cost_evaluated, require_analysis
@@ -88,7 +87,7 @@ def capture_baseline(
     tokens_in, tokens_out = _finite(readings["inputTokensPerRequest"]), _finite(readings["outputTokensPerRequest"])
     pricing = spec.source.pricing
     spend = (
-        cost_per_request(pricing, tokens_in, tokens_out)
+        pricing.cost(tokens_in, tokens_out)
         if pricing is not None and tokens_in is not None and tokens_out is not None
         else None
     )

@@ -9,6 +9,8 @@ SINGULAR = "providermigration"
 SHORT_NAMES = ["pmig"]
 CRD_NAME = f"{PLURAL}.{GROUP}"
 FIELD_MANAGER = "provider-migration-operator"
+# Content type of a server-side apply (every object the operator owns is applied under FIELD_MANAGER).
+APPLY_PATCH = "application/apply-patch+yaml"
 
 # Commands are annotations whose value is a request id; status records the last one handled.
 ANNOTATION_PREFIX = f"{GROUP}/"
@@ -21,5 +23,3 @@ def command_annotation(command: str) -> str:
 
 # Pod-template annotation bumped on the gateway Deployment when a file-configured gateway must reload.
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
-# Label put on routing objects while a migration drives them (mirrors Argo Rollouts' in-progress label).
-OWNER_ANNOTATION = f"{GROUP}/owner"

@@ -81,6 +81,10 @@ class Pricing(ApiModel):
         default="USD", description="ISO 4217 currency code of both prices."
     )
 
+    def cost(self, input_tokens: float, output_tokens: float) -> float:
+        """Spend for these tokens at the list prices: the one place the per-million formula lives."""
+        return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1_000_000
+
 
 class Endpoint(ApiModel):
     """One side of the migration: a provider's model as the routing object names it. Immutable."""

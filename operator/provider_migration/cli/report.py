@@ -10,7 +10,6 @@ Exit codes: 0 written, 1 cluster or file error, 3 the ProviderMigration was not 
 from __future__ import annotations
 
 import argparse
-import base64
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from kubernetes import client
 
 from provider_migration.api.durations import seconds
 from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.controller.analysis_port import TokenUnavailable, prometheus_token
 from provider_migration.reporting import PrometheusRangeSource, build_report, render_html, render_markdown
 
 from .kubeclient import ClusterError, Migrations, NotFound, connect
@@ -90,15 +90,9 @@ def _prometheus(
     if spec.analysis is None:
         return None
     prom = spec.analysis.prometheus
-    token = None
-    if prom.auth_secret is not None:
-        try:
-            secret = client.CoreV1Api(api_client).read_namespaced_secret(prom.auth_secret.name, namespace)
-            raw = (secret.data or {}).get(prom.auth_secret.key)
-            token = base64.b64decode(raw).decode().strip() if raw else None
-        except client.ApiException as e:
-            print(
-                f"pmo report: cannot read the Prometheus token Secret (HTTP {e.status}); asking without it",
-                file=sys.stderr,
-            )
+    try:
+        token = prometheus_token(client.CoreV1Api(api_client), namespace, prom)
+    except TokenUnavailable as e:
+        print(f"pmo report: {e}; asking without a token", file=sys.stderr)
+        token = None
     return PrometheusRangeSource(prom.url, timeout_s=float(seconds(prom.timeout)), bearer_token=token)

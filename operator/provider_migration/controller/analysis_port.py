@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 from kubernetes import client
@@ -10,12 +9,33 @@ from kubernetes import client
 from provider_migration.analysis.analyzer import run_analysis
 from provider_migration.analysis.baseline import capture_baseline
 from provider_migration.analysis.prometheus import PrometheusSource
+from provider_migration.api import spec as api
 from provider_migration.api.durations import seconds
+from provider_migration.api.keys import secret_text
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import AnalysisStatus, CriterionResult, ProviderMigrationStatus
 from provider_migration.core.observations import BaselineObservation
 
 from . import metrics
+
+
+class TokenUnavailable(Exception):
+    """The bearer token the spec names cannot be read (the message names the Secret and key, never a value)."""
+
+
+def prometheus_token(core: client.CoreV1Api, namespace: str, prom: api.PrometheusSource) -> str | None:
+    """The bearer token of spec.analysis.prometheus.authSecret, None when it names no Secret."""
+    ref = prom.auth_secret
+    if ref is None:
+        return None
+    try:
+        secret = core.read_namespaced_secret(ref.name, namespace)
+    except client.ApiException as e:
+        raise TokenUnavailable(f"cannot read the Prometheus auth Secret {ref.name} (HTTP {e.status})") from None
+    token = secret_text(secret.data, ref.key)
+    if token is None:
+        raise TokenUnavailable(f"the Prometheus auth Secret {ref.name} has no usable key {ref.key!r}")
+    return token
 
 
 class PrometheusAnalysis:
@@ -25,18 +45,14 @@ class PrometheusAnalysis:
     def _source(self, namespace: str, spec: ProviderMigrationSpec) -> PrometheusSource:
         assert spec.analysis is not None  # decide() asks for analysis only when it is configured
         prom = spec.analysis.prometheus
-        token = None
-        if prom.auth_secret is not None:
-            secret = self._core.read_namespaced_secret(prom.auth_secret.name, namespace)
-            raw = (secret.data or {}).get(prom.auth_secret.key)
-            token = base64.b64decode(raw).decode().strip() if raw else None
+        token = prometheus_token(self._core, namespace, prom)
         return PrometheusSource(prom.url, timeout_s=float(seconds(prom.timeout)), bearer_token=token)
 
     def baseline(self, namespace: str, spec: ProviderMigrationSpec, now: datetime) -> BaselineObservation:
         try:
             source = self._source(namespace, spec)
-        except client.ApiException as e:
-            return BaselineObservation(error=f"cannot read the Prometheus auth Secret (HTTP {e.status})")
+        except TokenUnavailable as e:
+            return BaselineObservation(error=str(e))
         try:
             with metrics.time_analysis():
                 return capture_baseline(spec, source, now, namespace=namespace)
@@ -48,9 +64,8 @@ class PrometheusAnalysis:
     ) -> AnalysisStatus:
         try:
             source = self._source(namespace, spec)
-        except client.ApiException as e:
-            message = f"cannot read the Prometheus auth Secret (HTTP {e.status})"
-            result = CriterionResult(name="prometheus", verdict="Inconclusive", message=message)
+        except TokenUnavailable as e:
+            result = CriterionResult(name="prometheus", verdict="Inconclusive", message=str(e))
             return AnalysisStatus(time=now, verdict="Inconclusive", criteria=[result])
         try:
             with metrics.time_analysis():

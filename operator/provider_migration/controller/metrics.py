@@ -161,9 +161,5 @@ def _label_sets(metric: Gauge | Counter) -> list[tuple[str, ...]]:
 # The operator's metrics on the default registry, which `prometheus_client.start_http_server` serves.
 DEFAULT = OperatorMetrics()
 record_status = DEFAULT.record_status
-record_analysis = DEFAULT.record_analysis
 record_rollback = DEFAULT.record_rollback
-record_error = DEFAULT.record_error
 time_analysis = DEFAULT.time_analysis
-time_reconcile = DEFAULT.time_reconcile
-forget = DEFAULT.forget

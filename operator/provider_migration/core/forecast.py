@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from provider_migration.api.spec import Pricing, ProviderMigrationSpec
+from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import BaselineStatus, ForecastStatus
-
-
-def cost_per_request(pricing: Pricing, input_tokens: float, output_tokens: float) -> float:
-    return (input_tokens * pricing.input_per_million + output_tokens * pricing.output_per_million) / 1_000_000
 
 
 def forecast(spec: ProviderMigrationSpec, baseline: BaselineStatus) -> ForecastStatus | None:
@@ -16,8 +12,8 @@ def forecast(spec: ProviderMigrationSpec, baseline: BaselineStatus) -> ForecastS
     tokens_in, tokens_out = baseline.input_tokens_per_request, baseline.output_tokens_per_request
     if src is None or tgt is None or tokens_in is None or tokens_out is None:
         return None
-    source_cost = cost_per_request(src, tokens_in, tokens_out)
-    target_cost = cost_per_request(tgt, tokens_in, tokens_out)
+    source_cost = src.cost(tokens_in, tokens_out)
+    target_cost = tgt.cost(tokens_in, tokens_out)
     return ForecastStatus(
         currency=tgt.currency,
         source_cost_per_request=source_cost,

@@ -12,7 +12,6 @@ the resourceVersion it was read at; the user's own source and target Secrets are
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from typing import Any
 
 from kubernetes import client
 
-from provider_migration.api.constants import FIELD_MANAGER
-from provider_migration.api.keys import gateway_key_name
+from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER
+from provider_migration.api.keys import gateway_key_name, secret_value
 from provider_migration.api.spec import Endpoint, ProviderMigrationSpec
 from provider_migration.core.observations import SecretsState
 
@@ -30,7 +29,6 @@ from .keys import checksum
 
 log = logging.getLogger(__name__)
 
-APPLY_PATCH = "application/apply-patch+yaml"
 JSON_PATCH = "application/json-patch+json"
 
 
@@ -76,7 +74,7 @@ class SecretCredentialManager:
             source_checksum=checksum(source_value) if source_value is not None else None,
             target_checksum=checksum(target_value) if target_value is not None else None,
             target_projected=self.target is None
-            or (target_value is not None and _decode(gateway_data.get(self.target_gateway_key)) == target_value),
+            or (target_value is not None and secret_value(gateway_data, self.target_gateway_key) == target_value),
             source_in_gateway=self._source_slot() and self.source_gateway_key in gateway_data,
         )
 
@@ -94,7 +92,7 @@ class SecretCredentialManager:
             raise CredentialError("cannot project the target key: missing " + ", ".join(missing))
         if self._collides(self._value(self.source, cache, []), value):
             raise CredentialError(f"cannot project the target key: {self._collision()}")
-        if _decode(_data(gateway).get(self.target_gateway_key)) == value:
+        if secret_value(_data(gateway), self.target_gateway_key) == value:
             return
         body = {
             "apiVersion": "v1",
@@ -180,8 +178,8 @@ class SecretCredentialManager:
         if secret is None:
             missing.append(f"{self._describe(ref.secret)} ({ref.role} credentials)")
             return None
-        value = _decode(_data(secret).get(ref.key))
-        if not value:  # absent, empty or not base64: nothing a gateway could use
+        value = secret_value(_data(secret), ref.key)
+        if value is None:
             missing.append(f"{self._describe(ref.secret)} key {ref.key} ({ref.role} credentials)")
             return None
         return value
@@ -210,15 +208,6 @@ class SecretCredentialManager:
 
 def _data(secret: dict[str, Any]) -> dict[str, str]:
     return secret.get("data") or {}
-
-
-def _decode(value: str | None) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _pointer(key: str) -> str:

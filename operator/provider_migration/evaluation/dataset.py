@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -138,7 +137,3 @@ def _stringify_values(raw: dict[str, Any]) -> None:
     for assertion in raw.get("assertions") or []:
         if isinstance(assertion, dict) and not isinstance(assertion.get("value"), str | None):
             assertion["value"] = json.dumps(assertion["value"])
-
-
-def load_dataset(path: Path, scorers: Sequence[Scorer] = ()) -> list[Item]:
-    return parse_dataset(path.read_text(encoding="utf-8"), scorers)

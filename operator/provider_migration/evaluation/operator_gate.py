@@ -8,8 +8,6 @@ Error with the reference (never a value). Other API failures raise, so the next 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,11 +15,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from provider_migration.api import constants as c
+from provider_migration.api.keys import secret_text
 from provider_migration.api.spec import Credentials, ProviderMigrationSpec
 from provider_migration.api.status import EvaluationStatus
 from provider_migration.evaluation.evaluate import evaluate, results_config_map_name
-
-APPLY_PATCH = "application/apply-patch+yaml"
 
 
 class _Missing(Exception):
@@ -50,13 +47,10 @@ def _secret_value(core: client.CoreV1Api, namespace: str, creds: Credentials | N
         if e.status == 404:
             raise _Missing(f"Secret {namespace}/{creds.secret_name} not found") from None
         raise
-    raw = (secret.data or {}).get(creds.key)
-    if not raw:
-        raise _Missing(f"Secret {namespace}/{creds.secret_name} has no key {creds.key!r}")
-    try:
-        return base64.b64decode(raw).decode().strip()
-    except (binascii.Error, UnicodeDecodeError):
-        raise _Missing(f"Secret {namespace}/{creds.secret_name} key {creds.key!r} is not UTF-8 text") from None
+    value = secret_text(secret.data, creds.key)
+    if value is None:
+        raise _Missing(f"Secret {namespace}/{creds.secret_name} has no usable key {creds.key!r} (absent or not text)")
+    return value
 
 
 def _owner(custom: client.CustomObjectsApi, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -85,7 +79,7 @@ def _store_results(api: client.ApiClient, namespace: str, migration: str, data: 
         "data": data,
     }
     client.CoreV1Api(api).patch_namespaced_config_map(
-        name, namespace, body, field_manager=c.FIELD_MANAGER, force=True, _content_type=APPLY_PATCH
+        name, namespace, body, field_manager=c.FIELD_MANAGER, force=True, _content_type=c.APPLY_PATCH
     )
     return name
 

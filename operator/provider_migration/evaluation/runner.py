@@ -114,7 +114,7 @@ class EvaluationRun:
             if src.ok and tgt.ok:
                 paired += 1
                 actual += tgt.cost or 0.0
-                forecast += _cost(tgt_pricing, src.input_tokens, src.output_tokens)
+                forecast += tgt_pricing.cost(src.input_tokens, src.output_tokens)
         return (actual, forecast, paired) if paired else None
 
     def rows(self) -> list[dict[str, object]]:
@@ -128,10 +128,6 @@ class EvaluationRun:
                     "error": a.error, "failed_checks": list(a.failed_checks), "answer": a.answer,
                 })  # fmt: skip
         return out
-
-
-def _cost(pricing: Pricing, input_tokens: int, output_tokens: int) -> float:
-    return (input_tokens * pricing.input_per_million + output_tokens * pricing.output_per_million) / 1_000_000
 
 
 async def _attempt(
@@ -157,7 +153,7 @@ async def _attempt(
     return Attempt(
         item.id, side, passed=not failed, latency_s=done.latency_s, input_tokens=done.input_tokens,
         output_tokens=done.output_tokens,
-        cost=_cost(pricing, done.input_tokens, done.output_tokens) if pricing is not None else None,
+        cost=pricing.cost(done.input_tokens, done.output_tokens) if pricing is not None else None,
         failed_checks=tuple(failed), answer=done.text[:ANSWER_LIMIT],
     )  # fmt: skip
 

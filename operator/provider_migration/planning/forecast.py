@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from provider_migration.api.spec import Pricing
 
-MILLION = 1_000_000
 # Input:output mix assumed when nothing is measured or given; the common 3:1 used by public price comparisons.
 DEFAULT_INPUT_SHARE = 0.75
 
@@ -32,7 +31,7 @@ class TokenVolume:
 
 def cost(pricing: Pricing, volume: TokenVolume) -> float:
     """Spend for the volume at the list prices."""
-    return (volume.input * pricing.input_per_million + volume.output * pricing.output_per_million) / MILLION
+    return pricing.cost(volume.input, volume.output)
 
 
 def blended_per_million(pricing: Pricing, input_share: float = DEFAULT_INPUT_SHARE) -> float:

@@ -12,11 +12,9 @@ from typing import Any
 
 from kubernetes import client
 
-from provider_migration.api.constants import FIELD_MANAGER
+from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER
 
 from .errors import RouteConflict
-
-APPLY_PATCH = "application/apply-patch+yaml"
 
 
 @dataclass(frozen=True)

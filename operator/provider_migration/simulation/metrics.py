@@ -61,9 +61,6 @@ def arm_metrics(
             if name in templates:
                 templated[per_request(templates[name], requests)] = tokens if served else None
         if pricing is not None and "input_tokens" in templates and "output_tokens" in templates:
-            spend = (
-                profile.input_tokens * pricing.input_per_million + profile.output_tokens * pricing.output_per_million
-            )
             template = spend_per_request(
                 templates["input_tokens"],
                 templates["output_tokens"],
@@ -71,7 +68,7 @@ def arm_metrics(
                 pricing.input_per_million,
                 pricing.output_per_million,
             )
-            templated[template] = spend / 1e6 if served else None
+            templated[template] = pricing.cost(profile.input_tokens, profile.output_tokens) if served else None
     quality = analysis.rollback_on.quality.query
     if quality:
         templated[quality] = profile.quality if served else None

@@ -47,7 +47,6 @@ class Progress:
     fault: str = "none"
     fault_at: float | None = None
     breach_at: float | None = None
-    breach_value: float | None = None
     restored_at: float | None = None
     ended_at: float | None = None
 
@@ -137,7 +136,7 @@ class _Run:
         if due and not self.injected:
             self.injected, self.probe = True, _inject(progress.scenario, self.world, self.prometheus, progress)
         if self.probe is not None:
-            progress.breach_at, progress.breach_value = self.probe.visible_at, self.probe.value
+            progress.breach_at = self.probe.visible_at
         if progress.fault_at is not None and progress.restored_at is None:
             progress.restored_at = self.route.first_time_at(0, after=progress.fault_at)
         self.view.update(progress)
