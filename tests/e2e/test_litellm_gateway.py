@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+
+from conftest import unavailable
 from pmo_devenv.binaries import BinariesMissing
 from pmo_devenv.clients import ChatClients
 from pmo_devenv.litellm_proxy import GatewayObjects, LiteLLMGateway, find_litellm, install_gateway_objects
 from pmo_devenv.net import http_get
 from pmo_devenv.prometheus import Prometheus
 from pmo_devenv.simulators.providers import ProviderSimulator
-
-from conftest import unavailable
 
 pytestmark = pytest.mark.e2e
 

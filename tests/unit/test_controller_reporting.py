@@ -55,8 +55,10 @@ def test_events_are_signed_by_the_operator(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("POD_NAME", "pmo-7d9f-abc")
     settings = kopf.OperatorSettings()
 
+    startup: Any = handlers.configure  # kopf's decorator types it as its handler protocol
+
     async def configure() -> None:
-        await handlers.configure(settings=settings)
+        await startup(settings=settings)
 
     asyncio.run(configure())
     assert settings.posting.reporting_component == "provider-migration-operator"
