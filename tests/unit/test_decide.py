@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from rollout_world import BASELINE, T0, World, analysis, spec_from
 
-from provider_migration.api.status import EvaluationStatus, Phase
+from provider_migration.api.reasons import BlockedReason, EventReason, PauseReason, ProgressReason, RollbackReason
+from provider_migration.api.status import EvaluationStatus, Phase, ProviderMigrationStatus
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
     ProjectCredentials,
@@ -37,7 +38,7 @@ def test_phased_walks_each_step_once_and_succeeds() -> None:
     world = World(spec_from())
     run_until(world, Phase.SUCCEEDED)
     assert world.weights_seen == [10, 50, 100]
-    steps = [(h.step, h.weight) for h in world.status.history if h.reason == "StepAdvanced"]
+    steps = [(h.step, h.weight) for h in world.status.history if h.reason == ProgressReason.STEP_ADVANCED]
     assert steps == [(0, 10), (1, 50), (2, 100)]
     assert world.status.credentials.source_decommissioned and world.status.credentials.source_removed_from_route
     assert not world.route.source_present
@@ -76,7 +77,7 @@ def test_crash_between_routing_and_status_write_neither_repeats_nor_skips() -> N
 
 
 def _status_at_step0(world: World):  # type: ignore[no-untyped-def]
-    hist = [h for h in world.status.history if not (h.reason == "StepAdvanced" and h.step == 1)]
+    hist = [h for h in world.status.history if not (h.reason == ProgressReason.STEP_ADVANCED and h.step == 1)]
     return world.status.model_copy(
         update={
             "current_step": 0,
@@ -100,7 +101,7 @@ def test_approval_gate_waits_for_approve_and_handles_each_request_once() -> None
     assert world.status.handled_commands.approve == "req-1"
     assert world.status.phase in (Phase.PROGRESSING, Phase.STABILIZING)
     assert world.route.target_weight == 100
-    approved = [h.message for h in world.status.history if h.reason == "Approved"]
+    approved = [h.message for h in world.status.history if h.reason == EventReason.APPROVED]
     assert approved == ["Approval at step 2/3 given by request req-1"]
 
 
@@ -114,7 +115,7 @@ def test_abort_rolls_back_to_the_source_in_the_same_tick() -> None:
     assert SetWeights(source=100, target=0, mirror=0) in decision.effects
     assert world.route.target_weight == 0
     world.tick(1)
-    assert world.status.phase == Phase.ROLLED_BACK and world.status.reason == "Aborted"
+    assert world.status.phase == Phase.ROLLED_BACK and world.status.reason == RollbackReason.ABORTED
     assert world.status.rollback_reason is not None and "stop-now" in world.status.rollback_reason
 
 
@@ -133,11 +134,11 @@ def test_retry_after_rollback_starts_again_from_the_first_step() -> None:
 @pytest.mark.parametrize(
     ("criterion", "reason"),
     [
-        ("errorRate", "ErrorRate"),
-        ("latencyP95", "Latency"),
-        ("cost", "Cost"),
-        ("quality", "Quality"),
-        ("p99", "CustomCriterion"),
+        ("errorRate", RollbackReason.ERROR_RATE),
+        ("latencyP95", RollbackReason.LATENCY),
+        ("cost", RollbackReason.COST),
+        ("quality", RollbackReason.QUALITY),
+        ("p99", RollbackReason.CUSTOM_CRITERION),
     ],
 )
 def test_failed_analysis_rolls_back_naming_the_criterion(criterion: str, reason: str) -> None:
@@ -168,7 +169,7 @@ def test_inconclusive_analysis_never_promotes_and_pauses_at_the_limit() -> None:
     world.verdict = "Inconclusive"
     world.run(3600)
     assert world.weights_seen == [10], "an inconclusive analysis must never promote"
-    assert world.status.phase == Phase.PAUSED and world.status.reason == "AnalysisInconclusive"
+    assert world.status.phase == Phase.PAUSED and world.status.reason == PauseReason.ANALYSIS_INCONCLUSIVE
     world.verdict = "Pass"
     world.run(300)
     assert world.status.phase == Phase.PAUSED, "a paused migration waits for a human"
@@ -183,9 +184,9 @@ def test_missing_secret_blocks_without_touching_the_route_and_resumes_when_it_ap
     for _ in range(5):
         decision = world.tick(5)
         assert not any(isinstance(a, SetWeights | ProjectCredentials) for a in decision.effects)
-    assert world.status.phase == Phase.BLOCKED and world.status.reason == "SecretNotFound"
+    assert world.status.phase == Phase.BLOCKED and world.status.reason == BlockedReason.SECRET_NOT_FOUND
     assert "anthropic-key" in (world.status.message or "")
-    blocked = [e for e in world.events_log if e.reason == "Blocked"]
+    blocked = [e for e in world.events_log if e.reason == EventReason.BLOCKED]
     assert len(blocked) == 1 and blocked[0].type == "Warning" and "anthropic-key" in blocked[0].message
     world.secrets = SecretsState(source_checksum="s", target_checksum="t")
     run_until(world, Phase.SUCCEEDED)
@@ -212,7 +213,7 @@ def test_parallel_needs_a_route_that_can_mirror() -> None:
     spec = spec_from(strategy={"type": "Parallel", "steps": [{"mirror": 20, "pause": "1m"}, {"weight": 100}]})
     world = World(spec, route=RouteState(found=True, source_present=True, source_weight=100, supports_mirroring=False))
     world.run(30)
-    assert world.status.reason == "MirroringUnsupported" and world.weights_seen == []
+    assert world.status.reason == BlockedReason.MIRRORING_UNSUPPORTED and world.weights_seen == []
     world = World(spec)
     world.run(20)
     assert world.route.mirror_percent == 20 and world.route.target_weight == 0
@@ -233,6 +234,22 @@ def test_spec_paused_holds_and_resumes() -> None:
     world.spec = world.spec.model_copy(update={"paused": True})
     world.run(600)
     assert world.status.phase == Phase.PAUSED and world.route.target_weight == 10
+    assert world.status.pause_reason == PauseReason.BY_SPEC == world.status.reason
+    world.spec = world.spec.model_copy(update={"paused": False})
+    run_until(world, Phase.SUCCEEDED)
+    assert world.status.pause_reason is None
+
+
+def test_a_pause_written_before_status_pause_reason_existed_still_resumes_by_spec() -> None:
+    world = World(spec_from(paused=True))
+    run_until(world, Phase.PAUSED)
+    wire = world.status.to_wire()
+    del wire["pauseReason"]  # as an older operator version wrote it
+    world.status = ProviderMigrationStatus.model_validate(wire)
+    assert world.status.pause_reason == PauseReason.BY_SPEC
+    world.commands["promote"] = "req-1"
+    world.tick(5)
+    assert world.status.phase == Phase.PAUSED, "promote does not end a pause set in spec"
     world.spec = world.spec.model_copy(update={"paused": False})
     run_until(world, Phase.SUCCEEDED)
 
@@ -243,13 +260,13 @@ def test_drifted_weights_are_restored_with_an_event() -> None:
     world.route = replace(world.route, source_weight=100, target_weight=0)  # e.g. a GitOps sync
     decision = world.tick(1)
     assert SetWeights(source=90, target=10, mirror=0) in decision.effects
-    assert any(e.reason == "WeightsRestored" for e in decision.events)
+    assert any(e.reason == EventReason.WEIGHTS_RESTORED for e in decision.events)
 
 
 def test_baseline_unavailable_blocks_then_proceeds() -> None:
     world = World(spec_from(analysis=ANALYSIS), baseline_error="Prometheus unreachable")
     world.run(30)
-    assert world.status.phase == Phase.BLOCKED and world.status.reason == "BaselineUnavailable"
+    assert world.status.phase == Phase.BLOCKED and world.status.reason == BlockedReason.BASELINE_UNAVAILABLE
     assert world.weights_seen == []
     world.baseline_error = None
     world.run(30)
@@ -264,7 +281,7 @@ def test_failed_evaluation_blocks_before_any_traffic() -> None:
     assert world.status.phase == Phase.EVALUATING
     verdict = EvaluationStatus(verdict="Fail", completed_at=world.now, message="target pass rate 0.40 < 0.81")
     decision = decide(spec, world.status, replace(world.observe(), evaluation=verdict), world.now)
-    assert decision.status.phase == Phase.BLOCKED and decision.status.reason == "EvaluationFailed"
+    assert decision.status.phase == Phase.BLOCKED and decision.status.reason == BlockedReason.EVALUATION_FAILED
     assert not any(isinstance(a, SetWeights) for a in decision.effects)
 
 
@@ -313,7 +330,7 @@ def test_conditions_follow_api_conventions() -> None:
     world.commands["abort"] = "x"
     run_until(world, Phase.ROLLED_BACK)
     conds = {c.type: c for c in world.status.conditions}
-    assert conds["Degraded"].status == "True" and conds["Degraded"].reason == "Aborted"
+    assert conds["Degraded"].status == "True" and conds["Degraded"].reason == RollbackReason.ABORTED
     assert all(c.observed_generation == 1 for c in conds.values())
 
 
@@ -351,4 +368,4 @@ def test_a_pass_measured_before_prometheus_went_away_never_promotes() -> None:
     world.verdict = "Inconclusive"  # Prometheus is gone from now on
     world.run(600)
     assert world.weights_seen == [10], "promoted on a measurement older than the outage"
-    assert world.status.phase == Phase.PAUSED and world.status.reason == "AnalysisInconclusive"
+    assert world.status.phase == Phase.PAUSED and world.status.reason == PauseReason.ANALYSIS_INCONCLUSIVE

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rollout_world import T0, World, spec_from
 
+from provider_migration.api.reasons import EVENT_REASONS, STATUS_REASONS, PauseReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.core.actions import ProjectCredentials, SetWeights
 from provider_migration.core.decide import decide
@@ -102,6 +103,13 @@ def test_decide_keeps_invariants(spec: ProviderMigrationSpec, sequence: list[dic
 
         after = decision.status
         assert after.current_step - before.current_step <= 1, "advanced more than one step in one call"
+        assert after.reason is None or after.reason in STATUS_REASONS, f"untyped status reason {after.reason}"
+        assert {e.reason for e in decision.events} <= EVENT_REASONS
+        assert {h.reason for h in after.history} <= EVENT_REASONS
+        # The pause cause has its own field; status.reason repeats it for people.
+        assert (after.pause_reason is not None) == (after.phase == "Paused")
+        assert after.pause_reason is None or after.reason == after.pause_reason
+        assert after.pause_reason in (None, *PauseReason)
         steps = spec.strategy.steps
         left = steps[before.current_step] if 0 <= before.current_step < len(steps) else None
         human = (after.handled_commands.promote, after.handled_commands.approve) != (

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kubernetes import client
 from rollout_world import T0
 
+from provider_migration.api.reasons import BlockedReason, ProgressReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import HistoryEntry, Phase, ProviderMigrationStatus
 from provider_migration.core.decide import decide
@@ -180,7 +181,9 @@ def progressing_at_10() -> ProviderMigrationStatus:
         current_weight=10,
         step_started_at=started,
         started_at=started,
-        history=[HistoryEntry(time=started, phase=Phase.PROGRESSING, step=0, weight=10, reason="StepAdvanced")],
+        history=[
+            HistoryEntry(time=started, phase=Phase.PROGRESSING, step=0, weight=10, reason=ProgressReason.STEP_ADVANCED)
+        ],
     )
 
 
@@ -200,7 +203,10 @@ def check_blocked_and_untouched(adapter: Any, kind: str, state: RouteState) -> N
     decision = decide(s, progressing_at_10(), Observations(generation=1, route=state, secrets=SecretsState()), T0)
     if state.error is not None or not state.source_present:
         after = decision.status
-        assert after.phase == Phase.BLOCKED and after.reason in ("RouteInvalid", "SourceNotInRoute")
+        assert after.phase == Phase.BLOCKED and after.reason in (
+            BlockedReason.ROUTE_INVALID,
+            BlockedReason.SOURCE_NOT_IN_ROUTE,
+        )
         assert after.message and after.message.strip()
         assert not decision.effects, "a blocked migration writes nothing"
     if state.error is not None:

@@ -32,6 +32,7 @@ from provider_migration.analysis.baseline import capture_baseline
 from provider_migration.analysis.source import MetricsUnavailable, QueryFailed
 from provider_migration.api.durations import seconds
 from provider_migration.api.keys import gateway_key_name
+from provider_migration.api.reasons import FailureReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import TERMINAL_PHASES, Phase, ProviderMigrationStatus
 from provider_migration.core.actions import ProjectCredentials, SetWeights
@@ -281,9 +282,9 @@ def test_any_schema_valid_spec_is_driven_or_refused_clearly(
     except ValidationError as e:  # a CEL rule the schema alone does not express
         decision = reject_spec(ProviderMigrationStatus(), _validation_problem(e), 1, T0)
         st_ = decision.status
-        assert st_.phase == Phase.FAILED and st_.reason == "InvalidSpec"
+        assert st_.phase == Phase.FAILED and st_.reason == FailureReason.INVALID_SPEC
         assert _clear(st_.message) and len(st_.message or "") <= 4096
-        assert [e.reason for e in decision.events] == ["InvalidSpec"]
+        assert [e.reason for e in decision.events] == [FailureReason.INVALID_SPEC]
         assert not decision.effects, "a refused spec touches nothing"
         ProviderMigrationStatus.model_validate(st_.to_wire())  # the status round-trips as stored
         return

@@ -9,6 +9,7 @@ import pytest
 from example_manifests import EXAMPLES
 from provider_migration.analysis.source import QueryFailed
 from provider_migration.api.durations import seconds
+from provider_migration.api.reasons import BlockedReason, EventReason, PauseReason, ProgressReason, RollbackReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.core.decide import MAX_WAIT
 from provider_migration.simulation import SCENARIOS, Scenario, SimulationOptions, simulate, strategy_variants
@@ -83,10 +84,10 @@ def test_success_walks_the_specs_weights_and_succeeds(name: str) -> None:
         *[f"mirror {s.mirror}%" if s.mirror else f"{s.weight}%" for s in spec.strategy.steps if s.approval is None],
     ]
     assert result.splits == expected_splits
-    advanced = [row.step for row in result.timeline if row.reason == "StepAdvanced"]
+    advanced = [row.step for row in result.timeline if row.reason == ProgressReason.STEP_ADVANCED]
     assert advanced == [i + 1 for i, s in enumerate(spec.strategy.steps) if s.approval is None]
     gates = sum(s.approval is not None for s in spec.strategy.steps)
-    assert [row.reason for row in result.timeline].count("Approved") == gates
+    assert [row.reason for row in result.timeline].count(EventReason.APPROVED) == gates
     assert result.analyses.get("Fail", 0) == 0 and result.analyses.get("Pass", 0) > 0
     # Each step lasts its pause, and at least one analysis interval (it needs a Pass measured at that step);
     # then the stabilization window. A wake-up late at most, per step.
@@ -135,7 +136,7 @@ def test_the_specs_threshold_decides_whether_a_fault_is_caught() -> None:
     strict = base_spec(analysis={**ANALYSIS, "rollbackOn": {"errorRate": {"above": 0.1}}})
     assert simulate(loose, Scenario.ERROR_SPIKE, SimulationOptions(severity=0.2)).final_phase == "Succeeded"
     caught = simulate(strict, Scenario.ERROR_SPIKE, SimulationOptions(severity=0.2))
-    assert (caught.final_phase, caught.final_reason) == ("RolledBack", "ErrorRate")
+    assert (caught.final_phase, caught.final_reason) == ("RolledBack", RollbackReason.ERROR_RATE)
     tolerated = simulate(loose, Scenario.ERROR_SPIKE, SimulationOptions(severity=0.2))
     assert any("within 30.00%" in n for n in tolerated.notes), tolerated.notes
 
@@ -165,14 +166,14 @@ def test_an_approval_gate_stops_the_rehearsal_unless_auto_approved() -> None:
     approved = simulate(spec, Scenario.SUCCESS, SimulationOptions(auto_approve=True, approve_after=2 * 3600))
     assert approved.final_phase == "Succeeded" and approved.weights == [0, 10, 100]
     gate = next(r for r in approved.timeline if r.reason == "AwaitingApproval")
-    passed = next(r for r in approved.timeline if r.reason == "Approved")
+    passed = next(r for r in approved.timeline if r.reason == EventReason.APPROVED)
     assert 2 * 3600 <= passed.offset - gate.offset <= 2 * 3600 + SLACK
 
 
 def test_too_little_traffic_pauses_on_inconclusive_analyses() -> None:
     spec = base_spec(analysis={**ANALYSIS, "minSamples": 100})
     result = simulate(spec, Scenario.SUCCESS, SimulationOptions(requests_per_second=1))
-    assert (result.final_phase, result.final_reason) == ("Paused", "AnalysisInconclusive")
+    assert (result.final_phase, result.final_reason) == ("Paused", PauseReason.ANALYSIS_INCONCLUSIVE)
     assert "requests-per-second" in result.stopped_because
     assert result.analyses == {"Inconclusive": spec.analysis.inconclusive_limit}  # type: ignore[union-attr]
 
@@ -180,7 +181,7 @@ def test_too_little_traffic_pauses_on_inconclusive_analyses() -> None:
 def test_parallel_on_a_route_that_cannot_mirror_is_blocked_unless_assumed() -> None:
     spec = base_spec(strategy={"type": "Parallel", "steps": [{"mirror": 20, "pause": "5m"}, {"weight": 100}]})
     blocked = simulate(spec, Scenario.SUCCESS)
-    assert (blocked.final_phase, blocked.final_reason) == ("Blocked", "MirroringUnsupported")
+    assert (blocked.final_phase, blocked.final_reason) == (EventReason.BLOCKED, BlockedReason.MIRRORING_UNSUPPORTED)
     assumed = simulate(spec, Scenario.SUCCESS, SimulationOptions(assume_mirroring=True))
     assert assumed.final_phase == "Succeeded" and assumed.splits == ["0%", "mirror 20%", "100%"]
     assert any("cannot mirror" in n for n in assumed.notes)
@@ -192,7 +193,7 @@ def test_a_fault_during_mirroring_is_caught_before_users_see_it() -> None:
         strategy={"type": "Parallel", "steps": [{"mirror": 60, "pause": "30m"}, {"weight": 100}]},
     )
     result = simulate(spec, Scenario.QUALITY)
-    assert (result.final_phase, result.final_reason) == ("RolledBack", "Quality")
+    assert (result.final_phase, result.final_reason) == ("RolledBack", RollbackReason.QUALITY)
     assert result.fault_step == 1 and result.exposure.served == 0
     assert result.exposure.mirrored == pytest.approx(10 * 0.6 * 60, rel=0.05)  # 10 rps, 60 %, one interval
 
@@ -216,7 +217,7 @@ def test_bigbang_exposes_more_requests_than_phased_to_the_same_fault() -> None:
     variants = strategy_variants(base_spec())
     options = SimulationOptions(assume_mirroring=True)
     results = {name: simulate(spec, Scenario.ERROR_SPIKE, options) for name, spec in variants.items()}
-    assert {r.final_reason for r in results.values()} == {"ErrorRate"}
+    assert {r.final_reason for r in results.values()} == {RollbackReason.ERROR_RATE}
     assert results["BigBang"].exposure.served > results["Phased"].exposure.served > 0
     assert results["BigBang"].full_traffic_after == pytest.approx(0, abs=1)
 

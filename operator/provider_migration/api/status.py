@@ -10,9 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from .base import ApiModel
+from .reasons import PauseReason
 
 HISTORY_LIMIT = 50
 Text = Annotated[str, Field(max_length=4096)]
@@ -223,7 +224,19 @@ class ProviderMigrationStatus(StatusModel):
     reason: Annotated[str, Field(max_length=128)] | None = Field(
         default=None, description="CamelCase reason of the current phase (kubectl get -o wide REASON)."
     )
+    pause_reason: PauseReason | None = Field(
+        default=None,
+        description="While Paused: PausedBySpec (spec.paused; `pmo resume` continues) or AnalysisInconclusive "
+        "(too many analyses without data; `pmo promote` continues).",
+    )
     message: Text | None = Field(default=None, description="The current state in words.")
+
+    @model_validator(mode="after")
+    def _pause_reason_of_older_objects(self) -> ProviderMigrationStatus:
+        # Before status.pauseReason existed the cause was only in status.reason.
+        if self.phase == Phase.PAUSED and self.pause_reason is None and self.reason in set(PauseReason):
+            self.pause_reason = PauseReason(self.reason)
+        return self
 
     def to_wire(self) -> dict[str, Any]:
         # `step` is derived, never decided: it cannot disagree with currentStep.

@@ -19,6 +19,7 @@ from typing import Any, cast
 import kopf
 
 from provider_migration.api import constants as c
+from provider_migration.api.reasons import EventReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.core.decide import MAX_WAIT
 
@@ -156,7 +157,7 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
     metrics.record_status(namespace, name, result.status)  # also counts each new analysis once
     for event in result.events:
         kopf.event(cast(kopf.Body, result.body), type=event.type, reason=event.reason, message=event.message)
-        if event.reason == "RollingBack":
+        if event.reason == EventReason.ROLLING_BACK:
             metrics.record_rollback(namespace, name, result.status.reason or "Unknown")
     return result.requeue_after if result.requeue_after is not None else IDLE_WAIT
 

@@ -14,11 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from provider_migration.api.durations import seconds
+from provider_migration.api.reasons import (
+    BlockedReason,
+    EventReason,
+    FailureReason,
+    PauseReason,
+    ProgressReason,
+    RollbackReason,
+    StatusReason,
+)
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import (
     HISTORY_LIMIT,
     TERMINAL_PHASES,
     AnalysisStatus,
+    CriterionResult,
     HistoryEntry,
     Phase,
     ProviderMigrationStatus,
@@ -40,6 +50,7 @@ from .steps import NO_TRAFFIC, Traffic, describe, pause_seconds, steps_of, traff
 
 # Phases in which the target may carry traffic, so analysis runs and a failure rolls back.
 ANALYSED_PHASES = {Phase.PROGRESSING, Phase.PAUSED, Phase.AWAITING_APPROVAL, Phase.STABILIZING, Phase.BLOCKED}
+Reason = StatusReason | EventReason
 ACTIVE_WAIT = 5.0  # seconds between ticks while waiting on the cluster (blocked, rolling back, initialising)
 MAX_WAIT = 30.0  # longest sleep of a driver: bounds how long drifted weights (a GitOps sync) go unhealed
 
@@ -108,20 +119,20 @@ def reject_spec(status: ProviderMigrationStatus, problem: str, generation: int, 
     st = _working_copy(status)
     message = f"Invalid spec: {problem}"[:4096]
     events: list[Event] = []
-    if st.phase != Phase.FAILED or st.reason != "InvalidSpec" or st.message != message:
-        st.phase, st.reason, st.message = Phase.FAILED, "InvalidSpec", message
+    if st.phase != Phase.FAILED or st.reason != FailureReason.INVALID_SPEC or st.message != message:
+        st.phase, st.reason, st.message = Phase.FAILED, FailureReason.INVALID_SPEC, message
         st.history.append(
             HistoryEntry(
                 time=now,
                 phase=st.phase,
                 step=st.current_step,
                 weight=st.current_weight,
-                reason="InvalidSpec",
+                reason=FailureReason.INVALID_SPEC,
                 message=message,
             )
         )
         del st.history[:-HISTORY_LIMIT]
-        events.append(Event("Warning", "InvalidSpec", message))
+        events.append(Event("Warning", FailureReason.INVALID_SPEC, message))
     st.observed_generation = generation
     st.conditions = conditions_for(st, generation, now)
     return Decision(effects=[], events=events, status=st, requeue_after=None)
@@ -160,6 +171,8 @@ class _Machine:
     def result(self, before: ProviderMigrationStatus) -> Decision:
         st = self.st
         st.observed_generation = self.obs.generation
+        if st.phase != Phase.PAUSED:
+            st.pause_reason = None
         st.conditions = conditions_for(st, self.obs.generation, self.now)
         if st.phase in TERMINAL_PHASES:
             wait = None
@@ -180,11 +193,11 @@ class _Machine:
             return interval
         return max(interval - (self.now - since).total_seconds(), 0.5)
 
-    def event(self, reason: str, message: str, warning: bool = False) -> None:
+    def event(self, reason: Reason, message: str, warning: bool = False) -> None:
         self.events.append(Event("Warning" if warning else "Normal", reason, message))
 
     def transition(
-        self, phase: Phase, reason: str, message: str, warning: bool = False, status_reason: str | None = None
+        self, phase: Phase, reason: Reason, message: str, warning: bool = False, status_reason: str | None = None
     ) -> None:
         """Enter a phase; `reason` names the Event and history entry, `status_reason` (default: the same) the status."""
         st = self.st
@@ -194,7 +207,7 @@ class _Machine:
             self.record(reason, message)
             self.event(reason, message, warning)
 
-    def record(self, reason: str, message: str) -> None:
+    def record(self, reason: Reason, message: str) -> None:
         st = self.st
         st.history.append(
             HistoryEntry(
@@ -250,7 +263,7 @@ class _Machine:
             return
         self.effects.append(ProjectCredentials())
         self.st.credentials.target_projected = True
-        self.event("CredentialsProjected", "Target provider key projected into the gateway Secret")
+        self.event(EventReason.CREDENTIALS_PROJECTED, "Target provider key projected into the gateway Secret")
 
     # ----- the machine --------------------------------------------------------------------------------
 
@@ -263,14 +276,14 @@ class _Machine:
             st.current_step = len(self.steps) - 1
         if st.phase == Phase.PENDING:
             st.started_at = st.started_at or self.now
-            self.transition(Phase.INITIALIZING, "Initializing", "Checking the route, Secrets and baseline")
+            self.transition(Phase.INITIALIZING, ProgressReason.INITIALIZING, "Checking the route, Secrets and baseline")
         if st.phase == Phase.ROLLING_BACK:
             self.acknowledge(Command.ABORT)  # already on its way back
             self.rolling_back()
             return
         abort = self.command(Command.ABORT)
         if abort is not None:
-            self.start_rollback("Aborted", f"Aborted by request {abort}")
+            self.start_rollback(RollbackReason.ABORTED, f"Aborted by request {abort}")
             return
         if self.command(Command.RETRY) is not None:  # Blocked: check the preconditions again
             self.restart("Retry requested: checking preconditions again")
@@ -281,7 +294,7 @@ class _Machine:
         if blocker is not None:
             reason, message = blocker
             # No routing change while blocked: the current split stays as it is.
-            self.transition(Phase.BLOCKED, "Blocked", message, warning=True, status_reason=reason)
+            self.transition(Phase.BLOCKED, EventReason.BLOCKED, message, warning=True, status_reason=reason)
             self.requeue(ACTIVE_WAIT)
             return
         if st.phase == Phase.BLOCKED:
@@ -299,7 +312,7 @@ class _Machine:
 
     def terminal(self) -> None:
         st = self.st
-        if st.phase == Phase.FAILED and st.reason == "InvalidSpec":  # decide() only ever sees a valid spec
+        if st.phase == Phase.FAILED and st.reason == FailureReason.INVALID_SPEC:  # decide() only ever sees a valid spec
             self.restart("The spec is valid again: starting from the first step")
             return
         if self.command(Command.RETRY) is not None:
@@ -319,31 +332,31 @@ class _Machine:
         st.failures = st.inconclusives = 0
         st.rollback_reason = st.completed_at = st.step_started_at = None
         st.last_analysis = st.evaluation = st.baseline = st.forecast = None
-        self.transition(Phase.INITIALIZING, "Retrying", message)
+        self.transition(Phase.INITIALIZING, ProgressReason.RETRYING, message)
         self.requeue(0.5)
 
-    def start_rollback(self, cause: str, message: str) -> None:
+    def start_rollback(self, cause: RollbackReason, message: str) -> None:
         """`cause` (ErrorRate, Latency, Cost, Quality, Aborted...) stays the status reason until RolledBack."""
         self.st.rollback_reason = message  # the cause itself is status.reason
-        self.transition(Phase.ROLLING_BACK, "RollingBack", message, warning=True, status_reason=cause)
+        self.transition(Phase.ROLLING_BACK, EventReason.ROLLING_BACK, message, warning=True, status_reason=cause)
         self.rolling_back()
 
     def rolling_back(self) -> None:
         st = self.st
         route = self.obs.route
-        cause = st.reason or "RolledBack"
+        cause = st.reason or EventReason.ROLLED_BACK
         if not route.found or route.error is not None or not route.source_present:
             st.current_weight = st.mirror_percent = 0
             st.completed_at = self.now
             note = route.error or "the routing object or its source entry is gone"
             msg = f"{st.rollback_reason}; nothing to restore: {note}"
-            self.transition(Phase.ROLLED_BACK, "RolledBack", msg, warning=True, status_reason=cause)
+            self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         if self.route_matches(NO_TRAFFIC):
             st.current_weight = st.mirror_percent = 0
             st.completed_at = self.now
             msg = f"All traffic is back on the source. {st.rollback_reason}"
-            self.transition(Phase.ROLLED_BACK, "RolledBack", msg, warning=True, status_reason=cause)
+            self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         self.effects.append(SetWeights(source=100, target=0, mirror=0))
         st.current_weight = st.mirror_percent = 0
@@ -364,7 +377,9 @@ class _Machine:
             creds.target_checksum = secrets.target_checksum
         if rotated and not secrets.target_projected:
             self.effects.append(ProjectCredentials())
-            self.event("CredentialsRotated", "Target key changed; projected the new key into the gateway Secret")
+            self.event(
+                EventReason.CREDENTIALS_ROTATED, "Target key changed; projected the new key into the gateway Secret"
+            )
 
     def take_analysis(self, analysis: AnalysisStatus) -> bool:
         """Record one analysis; True when it triggered a rollback."""
@@ -378,7 +393,7 @@ class _Machine:
         if analysis.verdict == "Fail":
             st.failures += 1
             summary = "; ".join(f"{c.name}: {c.message or 'failed'}" for c in failing) or "analysis failed"
-            self.event("AnalysisFailed", summary, warning=True)
+            self.event(EventReason.ANALYSIS_FAILED, summary, warning=True)
             if st.failures > limits.failure_limit:
                 self.start_rollback(_rollback_reason(failing), summary)
                 return True
@@ -386,47 +401,59 @@ class _Machine:
             st.inconclusives += 1
             if st.inconclusives >= limits.inconclusive_limit and st.phase != Phase.PAUSED:
                 msg = f"{st.inconclusives} inconclusive analyses in a row (no data or Prometheus unreachable)"
-                self.transition(Phase.PAUSED, "Paused", msg, warning=True, status_reason="AnalysisInconclusive")
+                self.pause(PauseReason.ANALYSIS_INCONCLUSIVE, msg, warning=True)
         else:
             st.inconclusives = 0
         return False
 
-    def blocker(self) -> tuple[str, str] | None:
+    def blocker(self) -> tuple[BlockedReason, str] | None:
         """A precondition that stops the rollout where it is (not a failure: cleared ones resume)."""
         obs, st = self.obs, self.st
         route = obs.route
         kind, name = self.spec.route.kind, self.spec.route.name
         if obs.route_in_use_by:
-            return "RouteInUse", f"{kind} {name} model {self.spec.route.model_name} is driven by {obs.route_in_use_by}"
+            return (
+                BlockedReason.ROUTE_IN_USE,
+                f"{kind} {name} model {self.spec.route.model_name} is driven by {obs.route_in_use_by}",
+            )
         if not route.found:
-            return "RouteNotFound", f"{kind} {name} not found"
+            return BlockedReason.ROUTE_NOT_FOUND, f"{kind} {name} not found"
         if route.error is not None:
-            return "RouteInvalid", f"{kind} {name}: {route.error}"
+            return BlockedReason.ROUTE_INVALID, f"{kind} {name}: {route.error}"
         if not route.source_present:
-            return "SourceNotInRoute", f"{kind} {name} has no entry for source backend {self.spec.source.backend}"
+            return (
+                BlockedReason.SOURCE_NOT_IN_ROUTE,
+                f"{kind} {name} has no entry for source backend {self.spec.source.backend}",
+            )
         if self.spec.strategy.type == "Parallel" and not route.supports_mirroring:
-            return "MirroringUnsupported", f"{kind} routes cannot mirror traffic; use Phased or an HTTPRoute"
+            return (
+                BlockedReason.MIRRORING_UNSUPPORTED,
+                f"{kind} routes cannot mirror traffic; use Phased or an HTTPRoute",
+            )
         if obs.secrets.missing:
-            return "SecretNotFound", "missing: " + ", ".join(obs.secrets.missing)
+            return BlockedReason.SECRET_NOT_FOUND, "missing: " + ", ".join(obs.secrets.missing)
         if st.evaluation is not None and st.evaluation.verdict != "Pass":
-            return "EvaluationFailed", st.evaluation.message or "the target failed the golden-set evaluation"
+            return (
+                BlockedReason.EVALUATION_FAILED,
+                st.evaluation.message or "the target failed the golden-set evaluation",
+            )
         if obs.baseline is not None and obs.baseline.error is not None and st.baseline is None:
-            return "BaselineUnavailable", f"cannot capture the source baseline: {obs.baseline.error}"
+            return BlockedReason.BASELINE_UNAVAILABLE, f"cannot capture the source baseline: {obs.baseline.error}"
         return None
 
     def unblock(self) -> None:
         st = self.st
         if st.current_step < 0:
-            self.transition(Phase.INITIALIZING, "Unblocked", "Preconditions met again")
+            self.transition(Phase.INITIALIZING, ProgressReason.UNBLOCKED, "Preconditions met again")
         else:
-            self.transition(Phase.PROGRESSING, "Unblocked", "Preconditions met again; resuming")
+            self.transition(Phase.PROGRESSING, ProgressReason.UNBLOCKED, "Preconditions met again; resuming")
             st.step_started_at = st.step_started_at or self.now
 
     def hold(self, traffic: Traffic) -> None:
         """Keep the split of the current step, healing drift (a GitOps sync re-applying old weights)."""
         if self.obs.route.found and self.obs.route.error is None and not self.route_matches(traffic):
             self.set_traffic(traffic)
-            self.event("WeightsRestored", f"Routing drifted; restored target weight {traffic.target}%")
+            self.event(EventReason.WEIGHTS_RESTORED, f"Routing drifted; restored target weight {traffic.target}%")
 
     def initializing(self) -> None:
         st, spec = self.st, self.spec
@@ -436,11 +463,13 @@ class _Machine:
                 return
             st.baseline = self.obs.baseline.baseline
             st.forecast = forecast(spec, st.baseline)
-            self.record("BaselineCaptured", "Source baseline captured")
+            self.record(EventReason.BASELINE_CAPTURED, "Source baseline captured")
         if spec.target.credentials is not None and not self.obs.secrets.target_projected:
             self.project_credentials()
         if spec.evaluation is not None and st.evaluation is None:
-            self.transition(Phase.EVALUATING, "Evaluating", "Running the golden set through source and target")
+            self.transition(
+                Phase.EVALUATING, ProgressReason.EVALUATING, "Running the golden set through source and target"
+            )
             self.requeue(0.5)
             return
         self.advance()
@@ -454,20 +483,24 @@ class _Machine:
             st.evaluation = self.obs.evaluation
         if st.evaluation.verdict != "Pass":
             message = st.evaluation.message or "evaluation failed"
-            self.transition(Phase.BLOCKED, "Blocked", message, warning=True, status_reason="EvaluationFailed")
+            self.transition(
+                Phase.BLOCKED, EventReason.BLOCKED, message, warning=True, status_reason=BlockedReason.EVALUATION_FAILED
+            )
             return
-        self.event("EvaluationPassed", st.evaluation.message or "the target passed the golden-set evaluation")
+        self.event(
+            EventReason.EVALUATION_PASSED, st.evaluation.message or "the target passed the golden-set evaluation"
+        )
         self.advance()
 
     def progressing(self) -> None:
         st = self.st
         if self.spec.paused:
-            self.transition(Phase.PAUSED, "Paused", "spec.paused is true", status_reason="PausedBySpec")
+            self.pause(PauseReason.BY_SPEC, "spec.paused is true")
             self.hold(traffic_at(self.steps, st.current_step))
             return
         promoted = self.command(Command.PROMOTE)
         if promoted is not None:
-            self.event("Promoted", f"Pause ended by request {promoted}")
+            self.event(EventReason.PROMOTED, f"Pause ended by request {promoted}")
         if st.current_step < 0 or self.step_complete() or (promoted and self.route_at_step()):
             self.advance()
         else:
@@ -477,14 +510,19 @@ class _Machine:
         st = self.st
         self.hold(traffic_at(self.steps, st.current_step))
         promoted = self.command(Command.PROMOTE)
-        if st.reason == "PausedBySpec" and not self.spec.paused:
-            self.resume("Resumed", "spec.paused is false")
-        elif promoted is not None and st.reason != "PausedBySpec":
+        if st.pause_reason == PauseReason.BY_SPEC and not self.spec.paused:
+            self.resume(ProgressReason.RESUMED, "spec.paused is false")
+        elif promoted is not None and st.pause_reason != PauseReason.BY_SPEC:
             st.inconclusives = 0
-            self.event("Promoted", f"Resumed by request {promoted}")
-            self.resume("Promoted", f"Resumed by request {promoted}")
+            self.event(EventReason.PROMOTED, f"Resumed by request {promoted}")
+            self.resume(ProgressReason.PROMOTED, f"Resumed by request {promoted}")
 
-    def resume(self, reason: str, message: str) -> None:
+    def pause(self, cause: PauseReason, message: str, warning: bool = False) -> None:
+        """The cause goes to status.pauseReason (what decides how it resumes) and, for people, status.reason."""
+        self.st.pause_reason = cause
+        self.transition(Phase.PAUSED, EventReason.PAUSED, message, warning=warning, status_reason=cause)
+
+    def resume(self, reason: ProgressReason, message: str) -> None:
         st = self.st
         at_gate = 0 <= st.current_step < len(self.steps) and self.steps[st.current_step].approval is not None
         self.transition(Phase.AWAITING_APPROVAL if at_gate else Phase.PROGRESSING, reason, message)
@@ -496,8 +534,8 @@ class _Machine:
         if approved is not None:
             # Step numbers people read are 1-based, as in `kubectl get` STEP and `pmo status`.
             msg = f"Approval at step {st.current_step + 1}/{len(self.steps)} given by request {approved}"
-            self.event("Approved", msg)
-            self.record("Approved", msg)
+            self.event(EventReason.APPROVED, msg)
+            self.record(EventReason.APPROVED, msg)
             self.advance()
 
     def stabilizing(self) -> None:
@@ -516,12 +554,14 @@ class _Machine:
         if spec.cleanup.decommission_source_credentials and spec.source.credentials is not None:
             self.effects.append(DecommissionSourceCredentials())
             creds.source_decommissioned = True
-            self.event("CredentialsDecommissioned", "Source provider key removed from the gateway Secret")
+            self.event(EventReason.CREDENTIALS_DECOMMISSIONED, "Source provider key removed from the gateway Secret")
         if spec.cleanup.remove_source_from_route:
             self.effects.append(RemoveSourceFromRoute())
             creds.source_removed_from_route = True
         st.completed_at = self.now
-        self.transition(Phase.SUCCEEDED, "Succeeded", f"All traffic on {spec.target.provider}/{spec.target.model}")
+        self.transition(
+            Phase.SUCCEEDED, ProgressReason.SUCCEEDED, f"All traffic on {spec.target.provider}/{spec.target.model}"
+        )
 
     # ----- steps --------------------------------------------------------------------------------------
 
@@ -563,31 +603,33 @@ class _Machine:
             st.current_step = len(self.steps) - 1
             self.set_traffic(Traffic(target=100))
             window = self.spec.cleanup.stabilization
-            self.transition(Phase.STABILIZING, "Stabilizing", f"All traffic on the target; watching for {window}")
+            self.transition(
+                Phase.STABILIZING, ProgressReason.STABILIZING, f"All traffic on the target; watching for {window}"
+            )
             self.requeue(0.5)
             return
         st.current_step = nxt
         step = self.steps[nxt]
         if step.approval is not None:
             msg = step.approval.message or f"Step {nxt + 1}/{len(self.steps)} waits for `pmo approve`"
-            self.transition(Phase.AWAITING_APPROVAL, "AwaitingApproval", msg)
+            self.transition(Phase.AWAITING_APPROVAL, ProgressReason.AWAITING_APPROVAL, msg)
             return
         self.set_traffic(traffic_at(self.steps, nxt))
         msg = f"Step {nxt + 1}/{len(self.steps)}: {describe(step)}"
-        st.phase, st.reason, st.message = Phase.PROGRESSING, "StepAdvanced", msg
-        self.record("StepAdvanced", msg)
-        self.event("StepAdvanced", msg)
+        st.phase, st.reason, st.message = Phase.PROGRESSING, ProgressReason.STEP_ADVANCED, msg
+        self.record(ProgressReason.STEP_ADVANCED, msg)
+        self.event(ProgressReason.STEP_ADVANCED, msg)
         self.requeue(max(float(pause_seconds(step)), 0.5))
 
 
-def _rollback_reason(failing: list) -> str:  # type: ignore[type-arg]
+def _rollback_reason(failing: list[CriterionResult]) -> RollbackReason:
     names = {c.name for c in failing}
     for name, reason in (
-        ("errorRate", "ErrorRate"),
-        ("latencyP95", "Latency"),
-        ("cost", "Cost"),
-        ("quality", "Quality"),
+        ("errorRate", RollbackReason.ERROR_RATE),
+        ("latencyP95", RollbackReason.LATENCY),
+        ("cost", RollbackReason.COST),
+        ("quality", RollbackReason.QUALITY),
     ):
         if name in names:
             return reason
-    return "CustomCriterion" if names else "AnalysisFailed"
+    return RollbackReason.CUSTOM_CRITERION if names else RollbackReason.ANALYSIS_FAILED

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from provider_migration.api.reasons import EventReason, ProgressReason
 from provider_migration.api.status import TERMINAL_PHASES, HistoryEntry, ProviderMigrationStatus
 from provider_migration.views.migration import Migration
 
@@ -15,6 +16,8 @@ from .series import criterion_series, effective_analysis
 from .source import RangeSource
 
 DASH = "—"
+# History entries where the split changed: the vertical lines on the criterion charts.
+STEP_CHANGES = (ProgressReason.STEP_ADVANCED, ProgressReason.STABILIZING, EventReason.ROLLING_BACK)
 
 
 def build_report(obj: dict[str, Any], source: RangeSource | None, now: datetime | None = None) -> Report:
@@ -137,7 +140,7 @@ def criteria_section(
             section.notes.append(f"{result.unavailable}: falling back to the last analysis recorded in status.")
         else:
             report.criteria = result.series
-            steps = [h.time for h in st.history if h.reason in ("StepAdvanced", "Stabilizing", "RollingBack")]
+            steps = [h.time for h in st.history if h.reason in STEP_CHANGES]
             for series in result.series:
                 if series.points:
                     section.figures.append(plots.criterion_over_time(series, steps))

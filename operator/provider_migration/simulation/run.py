@@ -10,6 +10,7 @@ from provider_migration.analysis.analyzer import run_analysis
 from provider_migration.analysis.baseline import capture_baseline
 from provider_migration.analysis.queries import ArmLabels
 from provider_migration.api.durations import seconds
+from provider_migration.api.reasons import PauseReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import (
     TERMINAL_PHASES,
@@ -188,7 +189,7 @@ class _Run:
             self.gate_seen.setdefault(st.current_step, self.offset)
             return None
         if st.phase == Phase.PAUSED:
-            if st.reason == "AnalysisInconclusive":
+            if st.pause_reason == PauseReason.ANALYSIS_INCONCLUSIVE:
                 return (
                     f"paused: {st.message}; the target saw too few requests for minSamples "
                     "(raise --requests-per-second) or a query has no synthetic series"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from provider_migration.analysis.criteria import COST, ERROR_RATE, LATENCY_P95, QUALITY
+from provider_migration.api.reasons import RollbackReason
 
 
 class Scenario(StrEnum):
@@ -23,7 +24,7 @@ class Scenario(StrEnum):
 @dataclass(frozen=True)
 class ScenarioInfo:
     criterion: str | None  # the criterion the fault breaks; None: a healthy target
-    rollback_reason: str | None  # status.reason decide() gives a rollback on that criterion
+    rollback_reason: RollbackReason | None  # status.reason decide() gives a rollback on that criterion
     default_severity: float
     severity_help: str
 
@@ -33,8 +34,16 @@ class ScenarioInfo:
 
 SCENARIOS: dict[Scenario, ScenarioInfo] = {
     Scenario.SUCCESS: ScenarioInfo(None, None, 0.0, "a healthy target"),
-    Scenario.ERROR_SPIKE: ScenarioInfo(ERROR_RATE, "ErrorRate", 0.20, "{severity:.0%} of target requests fail"),
-    Scenario.LATENCY: ScenarioInfo(LATENCY_P95, "Latency", 4.0, "target p95 latency {severity:g}x the source's"),
-    Scenario.COST: ScenarioInfo(COST, "Cost", 0.50, "target spends {severity:.0%} more per request than forecast"),
-    Scenario.QUALITY: ScenarioInfo(QUALITY, "Quality", 0.25, "target quality {severity:.0%} below the source's"),
+    Scenario.ERROR_SPIKE: ScenarioInfo(
+        ERROR_RATE, RollbackReason.ERROR_RATE, 0.20, "{severity:.0%} of target requests fail"
+    ),
+    Scenario.LATENCY: ScenarioInfo(
+        LATENCY_P95, RollbackReason.LATENCY, 4.0, "target p95 latency {severity:g}x the source's"
+    ),
+    Scenario.COST: ScenarioInfo(
+        COST, RollbackReason.COST, 0.50, "target spends {severity:.0%} more per request than forecast"
+    ),
+    Scenario.QUALITY: ScenarioInfo(
+        QUALITY, RollbackReason.QUALITY, 0.25, "target quality {severity:.0%} below the source's"
+    ),
 }

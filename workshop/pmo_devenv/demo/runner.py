@@ -15,6 +15,7 @@ from pmo_devenv.kubeconfig import api_client
 from pmo_devenv.prometheus import Prometheus
 from provider_migration.api import constants as c
 from provider_migration.api.durations import seconds
+from provider_migration.api.reasons import PauseReason
 from provider_migration.api.status import Phase
 from provider_migration.views.migration import Migration
 
@@ -143,7 +144,11 @@ class _Run:
         mig = progress.migration
         if mig is not None and mig.phase in TERMINAL:
             return True
-        if mig is not None and mig.phase == Phase.PAUSED.value and mig.status.reason == "AnalysisInconclusive":
+        if (
+            mig is not None
+            and mig.phase == Phase.PAUSED.value
+            and mig.status.pause_reason == PauseReason.ANALYSIS_INCONCLUSIVE
+        ):
             # Show that it holds: one more interval without any promotion, then the outcome stands.
             self.paused_since = self.paused_since or now
             if now - self.paused_since >= seconds(settings.interval):

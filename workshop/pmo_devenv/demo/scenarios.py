@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmo_devenv.simulators.providers import ProviderConfig
+from provider_migration.api.reasons import PauseReason, RollbackReason, StatusReason
 
 # What the target provider does when nothing is wrong: the same as the source, so the forecast (target
 # prices at the source's token mix) holds and only an injected fault can breach a criterion.
@@ -29,7 +30,7 @@ class Scenario:
     fault: Fault | None = None  # changes to the TARGET provider's knobs, from its current config
     stops_prometheus: bool = False
     expect_phase: str = "Succeeded"
-    expect_reason: str | None = None  # status.reason at the end
+    expect_reason: StatusReason | None = None  # status.reason at the end
     criterion: str | None = None  # the analysis criterion the fault breaches
 
     @property
@@ -49,7 +50,7 @@ SCENARIOS: dict[str, Scenario] = {
             "target error rate 0.3 from the 50 % step",
             fault=lambda cfg: {"error_rate": 0.3},
             expect_phase="RolledBack",
-            expect_reason="ErrorRate",
+            expect_reason=RollbackReason.ERROR_RATE,
             criterion="errorRate",
         ),
         Scenario(
@@ -57,7 +58,7 @@ SCENARIOS: dict[str, Scenario] = {
             "target latency x5 from the 50 % step",
             fault=lambda cfg: {"latency_ms": cfg.latency_ms * 5, "latency_jitter_ms": cfg.latency_jitter_ms * 5},
             expect_phase="RolledBack",
-            expect_reason="Latency",
+            expect_reason=RollbackReason.LATENCY,
             criterion="latencyP95",
         ),
         Scenario(
@@ -65,7 +66,7 @@ SCENARIOS: dict[str, Scenario] = {
             "target output tokens x3 from the 50 % step",
             fault=lambda cfg: {"output_tokens": cfg.output_tokens * 3},
             expect_phase="RolledBack",
-            expect_reason="Cost",
+            expect_reason=RollbackReason.COST,
             criterion="cost",
         ),
         Scenario(
@@ -73,7 +74,7 @@ SCENARIOS: dict[str, Scenario] = {
             "target quality drops 30 % from the 50 % step",
             fault=lambda cfg: {"quality": round(cfg.quality * 0.7, 4)},
             expect_phase="RolledBack",
-            expect_reason="Quality",
+            expect_reason=RollbackReason.QUALITY,
             criterion="quality",
         ),
         Scenario(
@@ -81,7 +82,7 @@ SCENARIOS: dict[str, Scenario] = {
             "Prometheus stops at the 50 % step and stays down",
             stops_prometheus=True,
             expect_phase="Paused",
-            expect_reason="AnalysisInconclusive",
+            expect_reason=PauseReason.ANALYSIS_INCONCLUSIVE,
         ),
     )
 }
