@@ -86,11 +86,17 @@ class LoadGenerator:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending = False  # what the loop saw last: written by its thread only
 
     def set_rps(self, rps: float) -> None:
         if not 0.0 <= rps <= MAX_RPS:
             raise ValueError(f"rps must be within 0..{MAX_RPS}")
         self.rps = float(rps)
+
+    def settled(self) -> bool:
+        """True once the loop has seen rps 0 and every request it sent (mirrors too) has been answered: from
+        then on the counts stay as they are, however fast or slow the machine was."""
+        return not self._sending and not self._tasks
 
     def counts(self) -> dict[str, int]:
         """Keys: `sent`, `dropped`, `no_route`, `<backend>:success|failure|mirrored`."""
@@ -103,11 +109,14 @@ class LoadGenerator:
             self._thread.daemon = True
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Cancel what is in flight and end the loop; False when it has not ended within 5 s."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout=5)
+        return not thread.is_alive()
 
     def _count(self, key: str) -> None:
         with self._lock:
@@ -120,7 +129,9 @@ class LoadGenerator:
         async with httpx.AsyncClient(timeout=self._timeout_s, limits=limits, trust_env=False) as client:
             next_at = time.monotonic()
             while not self._stopping.is_set():
-                if self.rps <= 0:
+                rps = self.rps  # read once: set_rps may change it from another thread meanwhile
+                self._sending = rps > 0
+                if rps <= 0:
                     await asyncio.sleep(0.1)
                     next_at = time.monotonic()
                     continue
@@ -128,7 +139,7 @@ class LoadGenerator:
                 if next_at > now:
                     await asyncio.sleep(min(next_at - now, 0.1))  # short naps keep stop() prompt
                     continue
-                next_at = max(next_at + 1.0 / self.rps, now - 1.0)  # catch up at most 1 s, no bursts
+                next_at = max(next_at + 1.0 / rps, now - 1.0)  # catch up at most 1 s, no bursts
                 if len(tasks) >= self.max_in_flight:
                     self._count("dropped")
                     continue
