@@ -98,7 +98,12 @@ def test_latency_follows_config(openai: ProviderSimulator, monkeypatch: pytest.M
     openai.configure(latency_ms=150, latency_jitter_ms=0)
     slept: list[float] = []
     real_sleep = openai.sleep
-    monkeypatch.setattr(openai, "sleep", lambda seconds: (slept.append(seconds), real_sleep(seconds))[1])
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(openai, "sleep", sleep)
     start = time.monotonic()
     chat(openai)
     # How long it waits is what it was told (in seconds); a busy machine can only make the answer later.
@@ -136,7 +141,12 @@ def test_stop_does_not_wait_for_slow_requests(monkeypatch: pytest.MonkeyPatch) -
     sim = ProviderSimulator("openai", api_key="sk-test", latency_ms=600_000, latency_jitter_ms=0).start()
     waiting = threading.Event()
     real_sleep = sim.sleep
-    monkeypatch.setattr(sim, "sleep", lambda seconds: (waiting.set(), real_sleep(seconds))[1])
+
+    def sleep(seconds: float) -> None:
+        waiting.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(sim, "sleep", sleep)
     worker = threading.Thread(target=_chat_quietly, args=(sim,), daemon=True)
     worker.start()
     assert waiting.wait(timeout=60), "the request reached the simulated latency"
