@@ -50,9 +50,9 @@ def test_writes_html_named_after_the_migration(
 
 def test_markdown_to_a_file_and_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r.md"
-    assert main(["report", "support-bot", "--format", "markdown", "-o", str(out), "--no-prometheus"]) == 0
+    assert main(["report", "support-bot", "-o", "markdown", "--out", str(out), "--no-prometheus"]) == 0
     assert out.read_text().startswith("# Migration report: support/support-bot")
-    assert main(["report", "support-bot", "--format", "markdown", "-o", "-", "--no-prometheus"]) == 0
+    assert main(["report", "support-bot", "-o", "md", "--out", "-", "--no-prometheus"]) == 0
 
     def body(text: str) -> list[str]:  # all but the "Generated <time>" line
         return [line for line in text.splitlines() if not line.startswith("Generated ")]
@@ -63,7 +63,7 @@ def test_markdown_to_a_file_and_to_stdout(tmp_path: Path, capsys: pytest.Capture
 def test_unreachable_prometheus_still_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     # Port 9 (discard) on loopback: refused at once.
-    assert main(["report", "support-bot", "-o", str(out), "--prometheus", "http://127.0.0.1:9"]) == 0
+    assert main(["report", "support-bot", "--out", str(out), "--prometheus", "http://127.0.0.1:9"]) == 0
     html = out.read_text()
     assert "Prometheus at http://127.0.0.1:9 is unreachable" in html and "falling back" in html
 
@@ -71,3 +71,15 @@ def test_unreachable_prometheus_still_writes_the_report(tmp_path: Path) -> None:
 def test_not_found_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "nope", "--no-prometheus"]) == 3
     assert "not found" in capsys.readouterr().err
+
+
+def test_o_is_the_format_and_the_old_o_file_still_works_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.md"
+    assert main(["report", "support-bot", "-o", str(old), "--no-prometheus"]) == 0
+    assert old.read_text().startswith("# Migration report")
+    assert "deprecated" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "support-bot", "-o", "pdf"])
+    assert exited.value.code == 2

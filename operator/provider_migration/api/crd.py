@@ -87,6 +87,7 @@ PRINTER_COLUMNS = [
     {"name": "Target", "type": "string", "jsonPath": ".spec.target.model"},
     {"name": "Reason", "type": "string", "jsonPath": ".status.reason", "priority": 1},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
 ]
 
 

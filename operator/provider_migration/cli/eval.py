@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--target-key-env", metavar="VAR", help="env var with the target key (default <PROVIDER>_API_KEY)"
     )
     parser.add_argument("--dataset", type=Path, metavar="FILE.jsonl", help="golden set (default: ConfigMap in -f)")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("-o", "--output", "--format", dest="format", choices=("table", "json"), default="table")
     parser.set_defaults(func=run)
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from provider_migration.api.constants import GROUP, KIND, PLURAL, VERSION
+from provider_migration.connection_errors import unable_to_connect
 
 # Field manager for the CLI's own writes, distinct from the operator's, so managedFields tell them apart.
 CLI_FIELD_MANAGER = "pmo"
@@ -68,6 +70,9 @@ class Connection:
 def connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Connection:
     """An API client and the namespace to use; raises ClusterError when no configuration is usable."""
     paths = _kubeconfig_paths(kubeconfig)
+    missing = [p for p in (paths or "").split(os.pathsep) if p and not Path(p).expanduser().exists()]
+    if missing:
+        raise ClusterError(f'error loading config file "{missing[0]}": no such file')
     try:
         if paths is not None:
             api_client = config.new_client_from_config(config_file=paths, context=context, persist_config=False)
@@ -78,9 +83,29 @@ def connect(kubeconfig: str | None, context: str | None, namespace: str | None) 
             default_ns = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() if SERVICE_ACCOUNT_NAMESPACE.exists() else None
         else:
             raise ClusterError("no kubeconfig found (set --kubeconfig or KUBECONFIG) and not running in a cluster")
-    except (ConfigException, OSError) as e:
-        raise ClusterError(f"cannot load the cluster configuration: {e}") from e
+    except Exception as e:  # the kubernetes loader raises anything from YAMLError to TypeError on a bad file
+        raise ClusterError(config_problem(e, paths)) from None
     return Connection(client.CustomObjectsApi(api_client), namespace or default_ns or "default")
+
+
+def config_problem(e: BaseException, paths: str | None) -> str:
+    """One line for a kubeconfig that cannot be used, as kubectl words it ("error loading config file ...")."""
+    if isinstance(e, ClusterError):
+        return str(e)
+    where = f'error loading config file "{paths}"' if paths else "cannot load the in-cluster configuration"
+    if isinstance(e, yaml.YAMLError):
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        return f"{where}: not valid YAML{line}: {getattr(e, 'problem', None) or type(e).__name__}"
+    if isinstance(e, UnicodeDecodeError):
+        return f"{where}: not a kubeconfig (not UTF-8 text)"
+    if isinstance(e, IsADirectoryError):
+        return f"{where}: is a directory"
+    if isinstance(e, OSError):
+        return f"{where}: {e.strerror or e}"
+    if isinstance(e, ConfigException):
+        return f"{where}: {e}"
+    return f"{where}: not a kubeconfig ({type(e).__name__})"
 
 
 def _api_message(e: client.ApiException) -> str:
@@ -119,6 +144,7 @@ class Migrations:
     def __init__(self, conn: Connection) -> None:
         self.api = conn.api
         self.namespace = conn.namespace
+        self.server: str | None = getattr(getattr(conn.api.api_client, "configuration", None), "host", None)
 
     def _what(self, name: str) -> str:
         return f'{KIND} "{name}" in namespace "{self.namespace}"'
@@ -129,19 +155,27 @@ class Migrations:
         except client.ApiException as e:
             raise _translate(e, what) from e
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise ClusterError(f"cannot reach the API server: {e}") from e
+            raise ClusterError(unable_to_connect(e, self.server)) from None
 
     def get(self, name: str) -> dict[str, Any]:
         return self._call(
             self._what(name), self.api.get_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL, name
         )
 
-    def list_objects(self, all_namespaces: bool = False) -> list[dict[str, Any]]:
+    def list_objects(self, all_namespaces: bool = False, selector: str | None = None) -> list[dict[str, Any]]:
+        """`selector` is a label selector as kubectl takes it (`app=chat,tier!=batch`)."""
+        extra = {"label_selector": selector} if selector else {}
         if all_namespaces:
-            result = self._call(f"{KIND} list", self.api.list_cluster_custom_object, GROUP, VERSION, PLURAL)
+            result = self._call(f"{KIND} list", self.api.list_cluster_custom_object, GROUP, VERSION, PLURAL, **extra)
         else:
             result = self._call(
-                f"{KIND} list", self.api.list_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL
+                f"{KIND} list",
+                self.api.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                **extra,
             )
         return list(result.get("items") or [])
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
 # Modules under provider_migration.cli, in the order their commands appear in --help.
-COMMAND_MODULES: list[str] = ["migrations", "crds", "plan", "eval", "run", "simulate", "report"]
+COMMAND_MODULES: list[str] = ["migrations", "crds", "plan", "eval", "run", "simulate", "report", "completion"]
 
 # Commands that need something `pip install .` leaves out, and how to get it.
 OPTIONAL_COMMANDS: dict[str, str] = {
@@ -22,6 +23,27 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "demo": "pip install -e ./workshop (or `make setup`) from a checkout of the repository",
 }
 PLUGIN_GROUP = "pmo.commands"
+GLOBAL_FLAGS = [
+    (("--kubeconfig",), "kubeconfig", "kubeconfig file, for every command that talks to a cluster"),
+    (("--context",), "context", "kubeconfig context"),
+    (("-n", "--namespace"), "namespace", "namespace"),
+]
+SIGPIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
+
+
+def _version() -> str:
+    try:
+        return version("provider-migration-operator")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _apply_global_flags(args: argparse.Namespace) -> None:
+    for _, dest, _ in GLOBAL_FLAGS:
+        given = getattr(args, f"global_{dest}")
+        current = getattr(args, dest, None)
+        if given is not None and not current:
+            setattr(args, dest, [given] if isinstance(current, list) else given)
 
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
@@ -30,6 +52,10 @@ def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
         description="provider-migration-operator: move LLM traffic between model providers.",
         epilog="exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused in this phase, 5 timed out",
     )
+    parser.add_argument("--version", action="version", version=f"pmo {_version()}")
+    # kubectl takes these before the sub-command too (`pmo -n shop get`); a sub-command's own flag wins.
+    for flags, dest, help_ in GLOBAL_FLAGS:
+        parser.add_argument(*flags, dest=f"global_{dest}", metavar=dest.upper(), help=help_)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     registered: set[str] = set()
     for name in COMMAND_MODULES if modules is None else modules:
@@ -71,10 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     # libraries of the other commands (tens of MiB in every replica).
     parser = build_parser(["run"] if argv[:1] == ["run"] else None)
     args = parser.parse_args(argv)
+    _apply_global_flags(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`pmo watch -o json | head -1`): stop quietly, as kubectl does. Point stdout at
+        # /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_EXIT
 
 
 if __name__ == "__main__":

@@ -151,33 +151,90 @@ def _emit_json(data: Any) -> None:
 # ----- commands ----------------------------------------------------------------------------------------
 
 
-def cmd_get(args: argparse.Namespace) -> int:
-    migs = _migrations(args)
+def _get_objects(migs: Migrations, args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.name:
-        if args.all_namespaces:
-            raise argparse.ArgumentTypeError("a NAME cannot be combined with --all-namespaces")
-        objects = [migs.get(args.name)]
+        return [migs.get(args.name)]
+    return migs.list_objects(all_namespaces=args.all_namespaces, selector=args.selector)
+
+
+def _write_objects(objects: list[dict[str, Any]], output: str, single: bool) -> None:
+    """-o json|yaml|name, as kubectl prints them (one object for a NAME, else a List)."""
+    if output == "name":
+        group = API_VERSION.split("/")[0]
+        sys.stdout.writelines(f"providermigration.{group}/{o['metadata']['name']}\n" for o in objects)
+        return
+    data: Any = objects[0] if single else {"apiVersion": "v1", "kind": "List", "items": objects}
+    if output == "json":
+        _emit_json(data)
     else:
-        objects = migs.list_objects(all_namespaces=args.all_namespaces)
-    if args.output in ("json", "yaml"):
-        data: Any = objects[0] if args.name else {"apiVersion": "v1", "kind": "List", "items": objects}
-        if args.output == "json":
-            _emit_json(data)
-        else:
-            sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
-        return Exit.OK
-    if args.output == "name":
-        sys.stdout.writelines(
-            f"providermigration.{API_VERSION.split('/')[0]}/{o['metadata']['name']}\n" for o in objects
-        )
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    if args.name and args.all_namespaces:
+        raise argparse.ArgumentTypeError("a NAME cannot be combined with --all-namespaces")
+    if args.name and args.selector:
+        raise argparse.ArgumentTypeError("a NAME cannot be combined with a label selector (-l)")
+    migs = _migrations(args)
+    objects = _get_objects(migs, args)
+    if args.watch:
+        return _watch_list(migs, args, objects)
+    if args.output in ("json", "yaml", "name"):
+        _write_objects(objects, args.output, single=bool(args.name))
         return Exit.OK
     if not objects:
-        where = "any namespace" if args.all_namespaces else f"{migs.namespace} namespace"
-        print(f"No resources found in {where}.", file=sys.stderr)
+        _no_resources(migs, args)
         return Exit.OK
-    migrations = sorted((Migration.from_object(o) for o in objects), key=lambda m: (m.namespace, m.name))
-    sys.stdout.write(render.table(migrations, _now(), all_namespaces=args.all_namespaces))
+    sys.stdout.write(
+        render.table(_sorted(objects), _now(), all_namespaces=args.all_namespaces, wide=args.output == "wide")
+    )
     return Exit.OK
+
+
+def _sorted(objects: list[dict[str, Any]]) -> list[Migration]:
+    return sorted((Migration.from_object(o) for o in objects), key=lambda m: (m.namespace, m.name))
+
+
+def _no_resources(migs: Migrations, args: argparse.Namespace) -> None:
+    where = "any namespace" if args.all_namespaces else f"{migs.namespace} namespace"
+    print(f"No resources found in {where}.", file=sys.stderr)
+
+
+def _watch_list(migs: Migrations, args: argparse.Namespace, objects: list[dict[str, Any]]) -> int:
+    """`get -w`: everything once, then each migration again whenever it changes (kubectl's -w), until
+    --timeout or Ctrl-C. Polls the list: one request per --interval whatever the number of migrations."""
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    seen: dict[tuple[str, str], str | None] = {}
+    widths: list[int] | None = None
+    first = True
+    while True:
+        changed = [o for o in objects if seen.get(_key(o)) != o["metadata"].get("resourceVersion")]
+        seen.update({_key(o): o["metadata"].get("resourceVersion") for o in objects})
+        if first and not objects and args.output not in ("json", "yaml", "name"):
+            _no_resources(migs, args)
+        if changed:
+            if args.output in ("json", "yaml", "name"):
+                for o in changed:
+                    if args.output == "yaml":
+                        sys.stdout.write("---\n")
+                    _write_objects([o], args.output, single=True)
+            else:
+                header, rows = render.table_rows(
+                    _sorted(changed), _now(), all_namespaces=args.all_namespaces, wide=args.output == "wide"
+                )
+                widths = render.column_widths([header, *rows], widths)
+                sys.stdout.write(render.format_rows([header, *rows] if first else rows, widths))
+            first = False
+            sys.stdout.flush()
+        if deadline is not None and time.monotonic() >= deadline:
+            return Exit.OK  # kubectl get -w --request-timeout ends quietly too
+        time.sleep(args.interval if deadline is None else max(min(args.interval, deadline - time.monotonic()), 0))
+        objects = _get_objects(migs, args)
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -355,7 +412,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     get = add("get", "list ProviderMigrations (or show one)", cmd_get)
     get.add_argument("name", nargs="?", metavar="NAME")
     get.add_argument("-A", "--all-namespaces", action="store_true", help="list across all namespaces")
-    get.add_argument("-o", "--output", choices=["json", "yaml", "name"], help="print the objects instead")
+    get.add_argument(
+        "-o", "--output", choices=["wide", "json", "yaml", "name"], help="wide: add REASON and MESSAGE; or the objects"
+    )
+    get.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=chat,tier!=batch")
+    get.add_argument("-w", "--watch", action="store_true", help="after listing, print each migration again on change")
+    _waiting(get, "watching", "0")
 
     status = add("status", "phase, step, traffic split and last analysis of a migration", cmd_status)
     status.add_argument("name", metavar="NAME")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from provider_migration.analysis.prometheus import PrometheusSource
@@ -29,12 +28,9 @@ from provider_migration.planning.plan import build_plan
 from provider_migration.planning.render import markdown, plan_sections, print_rich, roi_section
 from provider_migration.planning.roi import RoiInputs, roi
 from provider_migration.planning.true_cost import DEFAULT_EFFORT_HOURS, DEFAULT_HOURLY_RATE, TrueCostInputs
+from provider_migration.simulation.manifests import ManifestError, Unreadable, documents, read_text
 
 FORMATS = ("table", "markdown", "json")
-
-
-class ManifestError(ValueError):
-    pass
 
 
 class PrometheusUnavailable(RuntimeError):
@@ -51,11 +47,7 @@ class Manifest:
 
 def read_manifest(path: Path) -> Manifest:
     """The first ProviderMigration in a YAML file ('-' reads stdin), with the file's other documents."""
-    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
+    docs = documents(read_text(path), str(path))
     doc = next((d for d in docs if d.get("kind") == KIND), None)
     if doc is None:
         raise ManifestError(f"{path}: no {KIND} in the file")
@@ -96,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="AMOUNT",
         help="monthly cost of extra error handling on the target (default: estimated from error rates, else 0)",
     )
-    plan.add_argument("--format", choices=FORMATS, default="table")
+    plan.add_argument("-o", "--output", "--format", dest="format", choices=FORMATS, default="table")
     plan.set_defaults(func=run_plan)
 
     sub = plan.add_subparsers(dest="plan_command", metavar="roi")
@@ -104,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     calc.add_argument("--current-monthly", type=_non_negative, required=True, metavar="AMOUNT")
     calc.add_argument("--target-monthly", type=_non_negative, required=True, metavar="AMOUNT")
     _cost_flags(calc, learning_default=0.0)
-    calc.add_argument("--format", choices=FORMATS, default="table")
+    calc.add_argument("-o", "--output", "--format", dest="format", choices=FORMATS, default="table")
     calc.set_defaults(func=run_roi)
 
 
@@ -163,7 +155,7 @@ def run_plan(args: argparse.Namespace) -> int:
         return 2
     try:
         manifest = read_manifest(args.filename)
-    except OSError as exc:
+    except Unreadable as exc:
         print(f"pmo plan: {exc}", file=sys.stderr)
         return 1
     except ManifestError as exc:

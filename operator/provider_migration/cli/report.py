@@ -37,15 +37,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
     p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
     p.add_argument("--context", help="kubeconfig context (default: the current context)")
-    p.add_argument("-o", "--output", metavar="FILE", help="where to write ('-': stdout; default NAME-report.html/md)")
-    p.add_argument("--format", choices=sorted(EXTENSIONS), default="html")
+    # -o is the output format, as in every other command; the file is --out.
+    p.add_argument(
+        "-o",
+        "--output",
+        "--format",
+        dest="format",
+        default="html",
+        type=_format,
+        metavar="{html,markdown}",
+        help="output format (default html)",
+    )
+    p.add_argument("--out", metavar="FILE", help="where to write ('-': stdout; default NAME-report.html/md)")
     prom = p.add_mutually_exclusive_group()
     prom.add_argument("--prometheus", metavar="URL", help="Prometheus to read the criteria over time from")
     prom.add_argument("--no-prometheus", action="store_true", help="use only what the status records")
     p.set_defaults(func=run_report)
 
 
+def _format(text: str) -> str:
+    value = {"md": "markdown"}.get(text, text)
+    if value in EXTENSIONS:
+        return value
+    if "." in text or "/" in text or text == "-":
+        return f"file:{text}"  # -o FILE, as before -o meant the format: still accepted, with a warning
+    raise argparse.ArgumentTypeError(f"invalid output format {text!r} (choose html or markdown)")
+
+
 def run_report(args: argparse.Namespace) -> int:
+    if args.format.startswith("file:"):
+        legacy = args.format.removeprefix("file:")
+        print(f"pmo report: -o FILE is deprecated, -o is the format now: use --out {legacy}", file=sys.stderr)
+        args.out = args.out or legacy
+        args.format = "markdown" if legacy.endswith(".md") else "html"
     try:
         conn = connect(args.kubeconfig, args.context, args.namespace)
         obj = Migrations(conn).get(args.name)
@@ -65,7 +89,7 @@ def run_report(args: argparse.Namespace) -> int:
         if source is not None:
             source.close()
     text = render_html(report) if args.format == "html" else render_markdown(report)
-    output = args.output or f"{args.name}-report.{EXTENSIONS[args.format]}"
+    output = args.out or f"{args.name}-report.{EXTENSIONS[args.format]}"
     if output == "-":
         sys.stdout.write(text)
         return 0

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import random
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig  # kopf's own login reads it too
-    handlers.install(production_ports(args.kubeconfig))
+    try:
+        handlers.install(production_ports(args.kubeconfig))
+    except Exception as e:  # a bad kubeconfig or no cluster configuration at all: one line, not a traceback
+        from .kubeclient import config_problem
+
+        print(f"pmo run: {config_problem(e, args.kubeconfig)}", file=sys.stderr)
+        return 1
     if args.metrics_port:
         start_http_server(args.metrics_port)
     # Equal priorities in one peering make kopf pause every replica: give each its own unless told.

@@ -15,7 +15,13 @@ from typing import Any
 
 from provider_migration.api.durations import seconds
 from provider_migration.simulation import STRATEGIES, Scenario, SimulationOptions, simulate, strategy_variants
-from provider_migration.simulation.manifests import ManifestError, MigrationManifest, parse_migrations
+from provider_migration.simulation.manifests import (
+    ManifestError,
+    MigrationManifest,
+    Unreadable,
+    parse_migrations,
+    read_text,
+)
 from provider_migration.simulation.render import print_comparison, print_result, to_dict
 
 
@@ -43,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("-f", "--filename", type=Path, required=True, help="manifest with ProviderMigrations ('-': stdin)")
     p.add_argument("--scenario", choices=[s.value for s in Scenario], default=Scenario.SUCCESS.value)
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("-o", "--output", choices=["table", "json"], default="table", help="output format (default table)")
+    p.add_argument("--json", dest="output", action="store_const", const="json", help="the same as -o json")
     p.add_argument(
         "--compare-strategies",
         action="store_true",
@@ -71,12 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run_simulate(args: argparse.Namespace) -> int:
     try:
-        text = sys.stdin.read() if str(args.filename) == "-" else args.filename.read_text(encoding="utf-8")
-    except OSError as e:
+        manifests = parse_migrations(read_text(args.filename), str(args.filename))
+    except Unreadable as e:
         print(f"pmo simulate: {e}", file=sys.stderr)
         return 1
-    try:
-        manifests = parse_migrations(text, str(args.filename))
     except ManifestError as e:
         print(f"pmo simulate: {e}", file=sys.stderr)
         return 2
@@ -96,7 +101,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"pmo simulate: {e}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.output == "json":
         print(json.dumps({"scenario": scenario.value, "migrations": documents}, indent=2))
     return 0
 
@@ -106,7 +111,7 @@ def _one(
 ) -> dict[str, Any]:
     if not args.compare_strategies:
         result = simulate(m.spec, scenario, options, name=m.name, namespace=m.namespace)
-        if not args.json:
+        if args.output != "json":
             print_result(result)
         return to_dict(result)
     # Parallel on a route that cannot mirror would only say Blocked; rehearse it as if it could (and say so).
@@ -115,6 +120,6 @@ def _one(
         strategy: simulate(spec, scenario, hypothetical, name=m.name, namespace=m.namespace)
         for strategy, spec in strategy_variants(m.spec).items()
     }
-    if not args.json:
+    if args.output != "json":
         print_comparison(results)
     return {"name": m.name, "strategies": {name: to_dict(r) for name, r in results.items()}}

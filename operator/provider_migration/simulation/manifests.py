@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -16,6 +18,37 @@ class ManifestError(ValueError):
     pass
 
 
+class Unreadable(ManifestError):
+    """The file itself cannot be read (missing, a directory, no permission, not text)."""
+
+
+def read_text(path: Path) -> str:
+    """A manifest's text ('-' reads stdin); a missing, unreadable or binary file is a one-line ManifestError."""
+    try:
+        if str(path) == "-":
+            return sys.stdin.read()
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise Unreadable(f'the path "{path}" does not exist') from None
+    except IsADirectoryError:
+        raise Unreadable(f'"{path}" is a directory, not a manifest file') from None
+    except UnicodeDecodeError:
+        raise Unreadable(f'"{path}" is not a YAML or JSON manifest (it is not UTF-8 text)') from None
+    except OSError as e:
+        raise Unreadable(f'cannot read "{path}": {e.strerror or e}') from None
+
+
+def documents(text: str, origin: str) -> list[dict[str, Any]]:
+    """The mappings of a multi-document YAML text; a syntax error is a one-line ManifestError with its place."""
+    try:
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or type(e).__name__
+        raise ManifestError(f"{origin}: not valid YAML{where}: {problem}") from None
+
+
 @dataclass(frozen=True)
 class MigrationManifest:
     name: str
@@ -24,10 +57,7 @@ class MigrationManifest:
 
 
 def parse_migrations(text: str, origin: str = "<manifest>") -> list[MigrationManifest]:
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except yaml.YAMLError as e:
-        raise ManifestError(f"{origin}: not valid YAML: {e}") from None
+    docs = documents(text, origin)
     found = []
     for doc in docs:
         if doc.get("kind") != KIND or doc.get("apiVersion") != API_VERSION:
@@ -45,4 +75,4 @@ def parse_migrations(text: str, origin: str = "<manifest>") -> list[MigrationMan
 
 
 def read_migrations(path: Path) -> list[MigrationManifest]:
-    return parse_migrations(path.read_text(encoding="utf-8"), str(path))
+    return parse_migrations(read_text(path), str(path))

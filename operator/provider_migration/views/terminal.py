@@ -88,28 +88,49 @@ def phase_text(mig: Migration) -> Text:
 # ----- get ----------------------------------------------------------------------------------------------
 
 
-def table(migs: list[Migration], now: datetime, all_namespaces: bool = False) -> str:
-    """kubectl-style columns: left-aligned, three spaces apart, no borders, one line per migration."""
-    header = ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "AGE"]
-    rows = [
-        [
+def table_rows(
+    migs: list[Migration], now: datetime, all_namespaces: bool = False, wide: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """The header and one row per migration, in the CRD's printer-column order (`-o wide`: priority 1 too)."""
+    header = ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", *(["REASON"] if wide else []), "AGE"]
+    if wide:
+        header.append("MESSAGE")
+    rows = []
+    for m in migs:
+        row = [
             m.name,
             m.phase,
             step_label(m),
             f"{m.status.current_weight}%",
             endpoint_label(m.spec.source if m.spec else None),
             endpoint_label(m.spec.target if m.spec else None),
+            *([m.status.reason or "<none>"] if wide else []),
             age(m.created, now),
         ]
-        for m in migs
-    ]
+        if wide:
+            row.append(m.status.message or "")
+        rows.append(row)
     if all_namespaces:
         header.insert(0, "NAMESPACE")
         for m, row in zip(migs, rows, strict=True):
             row.insert(0, m.namespace)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    return header, rows
+
+
+def column_widths(rows: list[list[str]], at_least: list[int] | None = None) -> list[int]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [max(w, m) for w, m in zip(widths, at_least, strict=True)] if at_least else widths
+
+
+def format_rows(rows: list[list[str]], widths: list[int]) -> str:
+    """kubectl-style columns: left-aligned, three spaces apart, no borders, one line per row."""
+    lines = ["   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def table(migs: list[Migration], now: datetime, all_namespaces: bool = False, wide: bool = False) -> str:
+    header, rows = table_rows(migs, now, all_namespaces, wide)
+    return format_rows([header, *rows], column_widths([header, *rows]))
 
 
 # ----- status -------------------------------------------------------------------------------------------
