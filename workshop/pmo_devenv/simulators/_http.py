@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -89,3 +90,23 @@ def make_server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> 
 
 def url_for(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class Service(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> object: ...
+
+
+def serve_until_terminated(service: Service, announce: dict[str, Any]) -> int:
+    """A simulator's `main`: start it, print where it listens (one JSON line), run until SIGTERM or Ctrl-C."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    service.start()
+    print(json.dumps(announce), flush=True)
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+    return 0

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pmo_devenv.simulators._http import BackgroundServer, JsonHandler, make_server, url_for
+from pmo_devenv.simulators._http import BackgroundServer, JsonHandler, make_server, serve_until_terminated, url_for
 from pmo_devenv.simulators.kube import RouteReader, SecretReader, kube_readers
 from pmo_devenv.simulators.load import LiveRoute, LoadGenerator
 from pmo_devenv.simulators.metrics import PRESETS, make_metrics
@@ -275,17 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         poll_interval=args.poll_interval,
         seed=args.seed,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    sim.start()
-    print(json.dumps({"metrics_url": sim.metrics_url, "weights_url": sim.url + "/weights"}), flush=True)
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+    return serve_until_terminated(sim, {"metrics_url": sim.metrics_url, "weights_url": sim.url + "/weights"})
 
 
 if __name__ == "__main__":

@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hmac
-import json
 import os
 import random
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -31,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pmo_devenv.simulators._http import BackgroundServer, JsonHandler, make_server, url_for
+from pmo_devenv.simulators._http import BackgroundServer, JsonHandler, make_server, serve_until_terminated, url_for
 
 Flavor = Literal["openai", "anthropic"]
 FLAVORS: tuple[Flavor, ...] = ("openai", "anthropic")
@@ -369,17 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key = os.environ[args.api_key_env]
     config = {f.name: getattr(args, f.name) for f in dataclasses.fields(ProviderConfig)}
     sim = ProviderSimulator(args.flavor, args.host, args.port, api_key, seed=args.seed, **config)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    sim.start()
-    print(json.dumps({"flavor": sim.flavor, "url": sim.url}), flush=True)
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+    return serve_until_terminated(sim, {"flavor": sim.flavor, "url": sim.url})
 
 
 if __name__ == "__main__":
