@@ -43,7 +43,8 @@ class FakeMigrations:
     """Answers list calls from a script of snapshots; raises KeyboardInterrupt (Ctrl-C) when it runs out."""
 
     def __init__(self, snapshots: list[list[dict[str, Any]]]) -> None:
-        self.snapshots, self.namespace, self.selectors = snapshots, "shop", []
+        self.snapshots, self.namespace = snapshots, "shop"
+        self.selectors: list[str | None] = []
 
     def list_objects(self, all_namespaces: bool = False, selector: str | None = None) -> list[dict[str, Any]]:
         self.selectors.append(selector)

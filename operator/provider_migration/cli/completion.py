@@ -51,7 +51,7 @@ def _choices(parser: argparse.ArgumentParser, flag: str) -> list[str]:
     for action in parser._actions:
         if flag in action.option_strings and action.choices:
             return [str(c) for c in action.choices]
-        if flag in action.option_strings and (action.metavar or "").startswith("{"):  # a type= with a metavar
+        if flag in action.option_strings and str(action.metavar or "").startswith("{"):  # a type= with a metavar
             return str(action.metavar).strip("{}").split(",")
     return []
 
