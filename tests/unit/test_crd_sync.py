@@ -128,7 +128,8 @@ def test_every_field_has_kubectl_explain_text() -> None:
     """`kubectl explain providermigration.<path>` prints the description; no field is left without one."""
     root = _version()["schema"]["openAPIV3Schema"]
     fields = [path for path, _ in _walk(root) if path]
-    undocumented = [path for path, node in _walk(root) if path and not node.get("description")]
+    # metadata: the API server forbids a description there (it explains ObjectMeta from its own schema).
+    undocumented = [path for path, node in _walk(root) if path not in ("", ".metadata") and not node.get("description")]
     assert len(fields) > 190  # the walk reached the nested fields
     assert undocumented == [], f"{len(undocumented)} fields without a description: {undocumented[:10]}"
 
