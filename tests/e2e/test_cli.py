@@ -348,3 +348,94 @@ def test_watch_exit_codes_for_success_and_timeout(make: Make, watcher: Callable[
     assert ok.returncode == 0 and json.loads(out.splitlines()[-1])["phase"] == "Succeeded"
     _, err = slow.communicate(timeout=30)
     assert slow.returncode == 5 and "timed out" in err
+
+
+def operator_status(**fields: Any) -> dict[str, Any]:
+    """A status as the operator writes it (derived fields such as `step` included)."""
+    from provider_migration.api.status import ProviderMigrationStatus
+
+    return ProviderMigrationStatus.model_validate(fields).to_wire()
+
+
+def test_kubectl_get_step_column_agrees_with_pmo(
+    make: Make, pmo: Run, kubectl: Callable[..., subprocess.CompletedProcess[str]], namespace: str
+) -> None:
+    done = {"phase": "Succeeded", "currentStep": 2, "currentWeight": 100, "reason": "Succeeded", "message": "Done"}
+    make("done", status=operator_status(**done))
+    make("fresh", status=operator_status())
+    listed = kubectl("get", "pmig", "-n", namespace, "-o", "wide").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "REASON", "AGE", "MESSAGE"]
+    rows = {line.split()[0]: line.split() for line in listed[1:]}
+    assert rows["done"][1:4] == ["Succeeded", "3", "100"] and rows["done"][6] == "Succeeded"
+    assert rows["fresh"][1:4] == ["Pending", "0", "0"]
+    code, out, _ = pmo("get", "-o", "wide")
+    assert code == 0 and out.splitlines()[0].split() == listed[0].split()
+    ours = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert ours["done"][1:4] == ["Succeeded", "3/3", "100%"] and ours["done"][6] == "Succeeded"
+    assert ours["fresh"][1:3] == ["Pending", "0/3"]
+
+
+def test_get_label_selector(make: Make, api: client.CustomObjectsApi, namespace: str, pmo: Run) -> None:
+    make("chat")
+    make("batch")
+    api.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "chat", {"metadata": {"labels": {"app": "chat"}}}, _content_type=MERGE
+    )
+    code, out, _ = pmo("get", "-l", "app=chat", "-o", "name")
+    assert code == 0 and out.splitlines() == [f"providermigration.{GROUP}/chat"]
+    code, out, _ = pmo("get", "-l", "app!=chat", "-o", "name")
+    assert code == 0 and out.splitlines() == [f"providermigration.{GROUP}/batch"]
+
+
+def _pmo_process(kubeconfig: str, *argv: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "provider_migration.cli.main", *argv]
+    return subprocess.Popen(cmd, env=_cli_env(kubeconfig), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_get_watch_prints_the_list_then_each_change(
+    make: Make, api: client.CustomObjectsApi, namespace: str, kubeconfig: str
+) -> None:
+    make("bot", status=PROGRESSING)
+    # Global flags before the sub-command, as kubectl takes them.
+    proc = _pmo_process(kubeconfig, "-n", namespace, "get", "-w", "--interval", "0.2")
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().split()[:3] == ["NAME", "PHASE", "STEP"]
+        assert proc.stdout.readline().split()[:4] == ["bot", "Progressing", "1/3", "10%"]
+        write_status(api, namespace, "bot", {"phase": "AwaitingApproval", "currentStep": 1})
+        assert proc.stdout.readline().split()[:4] == ["bot", "AwaitingApproval", "2/3", "10%"]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_watch_into_a_closed_pipe_ends_without_a_traceback(
+    make: Make, api: client.CustomObjectsApi, namespace: str, kubeconfig: str
+) -> None:
+    """`pmo watch bot -o json | head -1`: head exits after one line; the next write must end pmo quietly."""
+    make("bot", status=PROGRESSING)
+    proc = _pmo_process(kubeconfig, "watch", "bot", "-o", "json", "-n", namespace, "--interval", "0.2")
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["phase"] == "Progressing"
+    proc.stdout.close()  # what head -1 does once it has its line
+    write_status(api, namespace, "bot", {"phase": "Paused"})
+    assert proc.wait(timeout=60) == 141
+    err = proc.stderr.read()
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_unreachable_server_reads_like_kubectl(tmp_path: Path, kubeconfig: str) -> None:
+    config = yaml.safe_load(Path(kubeconfig).read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:1"
+    broken = tmp_path / "kubeconfig"
+    broken.write_text(yaml.safe_dump(config))
+    done = subprocess.run(
+        [sys.executable, "-m", "provider_migration.cli.main", "--kubeconfig", str(broken), "get"],
+        env=_cli_env(str(broken)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "pmo get: Unable to connect to the server https://127.0.0.1:1: connection refused\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 
@@ -72,6 +73,14 @@ def test_phased_migration_walks_10_50_100_and_cleans_up(kube, namespace, operato
     for reason in ("CredentialsProjected", "StepAdvanced", "Stabilizing", "CredentialsDecommissioned", "Succeeded"):
         assert reason in reasons
     assert_no_secret_values(operator.log(), events_text(kube, namespace), json.dumps(status))
+    # Who speaks: Events signed by the operator, one log line per phase change, STEP counted from 1.
+    events = client.CoreV1Api(kube).list_namespaced_event(namespace).items
+    assert {(e.reporting_component, e.source.component) for e in events} == {(c.FIELD_MANAGER, c.FIELD_MANAGER)}
+    assert status["step"] == 3, "a finished 3-step migration is at step 3 (kubectl get STEP)"
+    changes = [line for line in operator.log().splitlines() if " INFO " in line and f"{namespace}/to-claude: " in line]
+    pairs = [(line.split(": ", 1)[1].split(" ")[0], line.split(" -> ")[1].split(" ")[0]) for line in changes]
+    assert pairs[0][0] == "Pending" and pairs[-1][1] == "Succeeded", changes
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pairs)), "each change logged once, in order"
 
 
 def test_abort_at_50_puts_all_traffic_back_on_the_source(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]

@@ -141,3 +141,8 @@ def test_step_column_is_the_one_based_step_number() -> None:
     assert ProviderMigrationStatus().to_wire()["step"] == 0
     assert ProviderMigrationStatus(current_step=2).to_wire()["step"] == 3
     assert ProviderMigrationStatus.model_validate({"currentStep": 1, "step": 7}).to_wire()["step"] == 2
+
+
+def test_metadata_is_only_typed() -> None:
+    """The API server rejects a CRD whose metadata schema says anything but its type (a description included)."""
+    assert _version()["schema"]["openAPIV3Schema"]["properties"]["metadata"] == {"type": "object"}
