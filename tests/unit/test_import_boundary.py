@@ -1,4 +1,5 @@
-"""The operator process (`pmo run`, the image) loads none of the workshop, the plotting stack or cryptography.
+"""The operator process (`pmo run`, the image) loads none of the workshop, the plotting and dataframe stack or
+cryptography.
 
 Each check runs in a fresh interpreter so that modules imported by other tests do not hide a leak.
 """
@@ -16,7 +17,7 @@ import pytest
 
 OPERATOR_DIR = Path(__file__).resolve().parents[2] / "operator"
 # Top-level packages `pmo run` must never load.
-FORBIDDEN = ("pmo_devenv", "matplotlib", "cryptography")
+FORBIDDEN = ("pmo_devenv", "matplotlib", "numpy", "pandas", "cryptography")
 
 # `pmo run` as the image starts it, up to the point where kopf would take over (kopf.run is replaced by a no-op).
 PMO_RUN = """
