@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Idempotent set-up for `make setup`, `make test`, `make demo` and CI, on a fresh machine or a warm one.
-#   bash hack/ci-setup.sh [python] [prometheus] [litellm] [binaries]     (no argument: all four)
+#   bash hack/ci-setup.sh [python] [prometheus] [litellm] [binaries] [image]     (no argument: all five)
 # prometheus: the Debian package, installed when missing (its own daemon is kept from starting: we run
 #             our own on a free loopback port). python: `pip install -e '.[dev]' -e ./workshop`, skipped when this
 #             checkout is already installed with the same pyproject.toml. binaries: hack/build-binaries.sh.
+# image: hack/build-image.sh (podman; the tools are apt-installed under CI only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 ci() { case "${CI:-}" in 1|true|TRUE|True|yes) return 0;; *) return 1;; esac; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-parts="${*:-python prometheus litellm binaries}"
+parts="${*:-python prometheus litellm binaries image}"
 
 setup_prometheus() {
   if command -v prometheus >/dev/null || [ -x /usr/bin/prometheus ]; then return; fi
@@ -69,6 +70,21 @@ setup_litellm() {
   [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --root-user-action=ignore --disable-pip-version-check --upgrade "${specs[@]}"
   echo "$spec" > "$stamp"
+}
+
+setup_image() {
+  # The operator image (hack/build-image.sh: podman, from a Debian base made with debootstrap). Outside CI
+  # it is built only where podman already is (the image e2e test skips otherwise); CI installs the tools.
+  if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
+    if ! ci; then
+      echo "setup: podman/runc/debootstrap not found: the image is not built, its e2e test will skip" >&2
+      return
+    fi
+    echo "setup: installing podman runc debootstrap (apt)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+  fi
+  as_root bash hack/build-image.sh >/dev/null
 }
 
 for part in $parts; do "setup_$part"; done

@@ -118,6 +118,19 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == kind]
 
 
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-"
+
+
+def is_aggregated(doc: dict[str, Any]) -> bool:
+    """A ClusterRole for the default view/edit/admin roles (it grants people, not the operator, anything)."""
+    return any(key.startswith(AGGREGATE_LABEL) for key in (doc["metadata"].get("labels") or {}))
+
+
+def operator_roles(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The Roles or ClusterRoles bound to the operator's ServiceAccount."""
+    return [d for d in of_kind(docs, kind) if not is_aggregated(d)]
+
+
 def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     found = of_kind(docs, kind)
     assert len(found) == 1, f"expected one {kind}, found {len(found)}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from operator_support import wait_for
 
 from helm_chart import CHART, MODES, render_text, run_helm
 from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION
@@ -146,10 +149,10 @@ def monitoring_standin_crds() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def chart_crds(kubectl: Kubectl) -> None:
-    """The chart's crds/ installed for real (what `helm install` does first)."""
-    kubectl(
-        "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", str(CHART / "crds")
-    )
+    """The chart's CRDs installed for real: kopf's from crds/ (what `helm install` does first) and the
+    ProviderMigration CRD its template renders (files/crds)."""
+    for directory in (CHART / "crds", CHART / "files" / "crds"):
+        kubectl("apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", str(directory))
     kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in CHART_CRDS))
 
 
@@ -208,10 +211,15 @@ def test_every_mode_applies_with_server_side_dry_run(
     manifest = tmp_path / "chart.yaml"
     manifest.write_text(render_text(_with_namespaces(MODES[mode], watched), release=f"pmo-{mode}", namespace=namespace))
     docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
-    result = kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(manifest), check=False)
+    # Server-side apply, as Helm's three-way merge ends up on the server: the CRD already exists (the fixture's
+    # copy), and a client-side apply would only warn about its missing last-applied annotation.
+    result = kubectl(
+        "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}-dry-run",
+        "--dry-run=server", "--validate=strict", "-f", str(manifest), check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr
-    accepted = re.findall(r"^(\S+) (?:created|configured|unchanged) \(server dry run\)$", result.stdout, flags=re.M)
+    accepted = re.findall(r"^(\S+) serverside-applied \(server dry run\)$", result.stdout, flags=re.M)
     assert len(accepted) == len(docs), result.stdout
 
 
@@ -229,3 +237,78 @@ def test_server_dry_run_catches_what_the_chart_must_not_render(
         path.write_text(yaml.safe_dump(doc))
         result = kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(path), check=False)
         assert result.returncode != 0, f"{doc['kind']} with a bad field was accepted"
+
+
+def _crd(kube: client.ApiClient, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(
+            kube.sanitize_for_serialization(client.ApiextensionsV1Api(kube).read_custom_resource_definition(name))
+        )
+    except client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def test_install_upgrade_updates_the_crd_and_uninstall_keeps_it_when_asked(
+    control_plane: Any, kube: client.ApiClient, kubectl: Kubectl, namespace: str, tmp_path: Path
+) -> None:
+    """`helm install`, `helm upgrade` with a changed CRD, `helm uninstall`, on the real API server.
+
+    The chart is copied with the CRD moved to a group of its own, so the release owns a CRD no other test uses
+    (the session's ProviderMigration CRD stays as it is)."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    group = f"t{secrets.token_hex(3)}.chart-e2e.llmops.dev"
+    crd_file = chart / "files" / "crds" / "providermigrations.migrations.llmops.dev.yaml"
+    crd_file.write_text(re.sub(r"\bmigrations\.llmops\.dev\b", group, crd_file.read_text()))
+    crd_name = f"providermigrations.{group}"
+    release = f"crd-{secrets.token_hex(3)}"
+    helm_args = ("--namespace", namespace, f"--kubeconfig={control_plane.kubeconfig}")
+
+    def helm(*args: str, values: dict[str, Any] | None = None) -> None:
+        result = run_helm(*args, *helm_args, values=values)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def columns() -> list[str]:
+        crd = _crd(kube, crd_name)
+        assert crd is not None, f"{crd_name} is not installed"
+        (version,) = crd["spec"]["versions"]
+        return [col["name"] for col in version["additionalPrinterColumns"]]
+
+    try:
+        # crds.keep false: uninstalling removes the CRD (and would remove every ProviderMigration with it).
+        helm("install", release, str(chart), values={"crds": {"keep": False}})
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd_name}")
+        unkept = _crd(kube, crd_name)
+        assert unkept is not None and "helm.sh/resource-policy" not in unkept["metadata"]["annotations"]
+        helm("uninstall", release, "--wait")
+        wait_for(lambda: _crd(kube, crd_name) is None, 60, f"{crd_name} to be deleted with the release")
+
+        helm("install", release, str(chart))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd_name}")
+        installed = _crd(kube, crd_name)
+        assert installed is not None
+        assert installed["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert installed["metadata"]["annotations"]["meta.helm.sh/release-name"] == release
+        assert "Upgraded" not in columns()
+
+        # The next chart version changes the CRD (a new printer column): the upgrade must apply it.
+        crd = yaml.safe_load(crd_file.read_text())
+        crd["spec"]["versions"][0]["additionalPrinterColumns"].append(
+            {"name": "Upgraded", "type": "string", "jsonPath": ".spec.route.kind", "priority": 1}
+        )
+        crd_file.write_text(yaml.safe_dump(crd, sort_keys=False))
+        chart_yaml = yaml.safe_load((chart / "Chart.yaml").read_text())
+        (chart / "Chart.yaml").write_text(yaml.safe_dump({**chart_yaml, "version": "0.1.1-e2e"}, sort_keys=False))
+        helm("upgrade", release, str(chart))
+        assert "Upgraded" in columns()
+
+        # Kept on uninstall (the default), while what the release deployed is gone.
+        helm("uninstall", release, "--wait")
+        assert "Upgraded" in columns()
+        assert not client.AppsV1Api(kube).list_namespaced_deployment(namespace).items
+    finally:
+        run_helm("uninstall", release, *helm_args)
+        with contextlib.suppress(client.ApiException):
+            client.ApiextensionsV1Api(kube).delete_custom_resource_definition(crd_name)

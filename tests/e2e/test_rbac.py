@@ -98,7 +98,7 @@ def _make_namespace(kube: client.ApiClient, name: str) -> str:
 
 @pytest.fixture
 def install(
-    control_plane: Cluster, kube: client.ApiClient, namespace: str, tmp_path: Path
+    control_plane: Cluster, kube: client.ApiClient, namespace: str, tmp_path: Path, product_crd: None
 ) -> Iterator[Callable[..., Release]]:
     """install(values, watched=N) -> Release: `helm install` into a fresh namespace, plus a token kubeconfig."""
     installed: list[str] = []
@@ -110,6 +110,8 @@ def install(
         extra_namespaces.extend(names)
         if watched:
             values = {**values, "watchNamespaces": names}
+        # The session's tests share one ProviderMigration CRD (conftest.product_crd); a release must not own it.
+        values = {"crds": {"install": False}, **values}
         result = run_helm(
             "install",
             release,

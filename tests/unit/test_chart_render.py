@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from helm_chart import (
+    AGGREGATE_LABEL,
     CHART,
     FULLNAME,
     MODES,
     OPERATOR_NEEDS,
     RELEASE_NAMESPACE,
+    REPO,
+    is_aggregated,
     of_kind,
     one,
     operator_container,
+    operator_roles,
     permissions,
     render,
     render_error,
+    run_helm,
 )
 
 NEEDED = {(g, r, v, "*") for g, r, verbs in OPERATOR_NEEDS for v in verbs}
@@ -51,7 +58,7 @@ def test_default_is_one_standalone_replica_recreated_serving_all_namespaces() ->
 
 def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_role() -> None:
     docs = render()
-    role, binding = one(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
+    (role,), binding = operator_roles(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
     assert permissions(role["rules"]) == NEEDED
     assert binding["roleRef"] == {
@@ -68,7 +75,7 @@ def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_r
 
 def test_namespaced_scope_grants_a_role_per_watched_namespace_and_watches_only_those() -> None:
     docs = render(MODES["namespaced"])
-    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    assert not operator_roles(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
     roles = {r["metadata"]["namespace"]: r for r in of_kind(docs, "Role")}
     bindings = {b["metadata"]["namespace"]: b for b in of_kind(docs, "RoleBinding")}
     assert set(roles) == set(bindings) == {"team-a", "team-b"}
@@ -84,7 +91,9 @@ def test_namespaced_scope_grants_a_role_per_watched_namespace_and_watches_only_t
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_no_mode_grants_secret_listing_deletion_or_wildcards(mode: str) -> None:
     docs = render(MODES[mode])
-    granted = set().union(*(permissions(r["rules"]) for r in of_kind(docs, "ClusterRole") + of_kind(docs, "Role")))
+    granted = set().union(
+        *(permissions(r["rules"]) for r in operator_roles(docs, "ClusterRole") + of_kind(docs, "Role"))
+    )
     assert granted
     assert not {p for p in granted if p[1] == "secrets" and p[2] in ("list", "watch")}
     assert not {p for p in granted if p[2] in ("delete", "deletecollection", "update", "*") or "*" in p[:2]}
@@ -98,7 +107,9 @@ def test_ha_cluster_runs_replicas_in_a_dedicated_cluster_peering() -> None:
     args = _args(docs)
     assert f"--peering={FULLNAME}" in args
     assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == FULLNAME
-    assert permissions(one(docs, "ClusterRole")["rules"]) == NEEDED | _peering_permissions("clusterkopfpeerings")
+    assert permissions(operator_roles(docs, "ClusterRole")[0]["rules"]) == NEEDED | _peering_permissions(
+        "clusterkopfpeerings"
+    )
     pdb = one(docs, "PodDisruptionBudget")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
@@ -238,3 +249,62 @@ def test_pmo_run_accepts_the_charts_command_line(mode: str) -> None:
     assert parsed.all_namespaces == ("watchNamespaces" not in MODES[mode])
     assert parsed.namespace == MODES[mode].get("watchNamespaces", [])
     assert parsed.liveness == "http://0.0.0.0:8080/healthz" and parsed.metrics_port == 9090
+
+
+def test_the_crd_is_a_template_kept_on_uninstall_with_the_generated_spec() -> None:
+    """A template (not crds/) so `helm upgrade` updates it; the spec is the generated one, untouched."""
+    generated = yaml.safe_load((REPO / "crds" / "providermigrations.migrations.llmops.dev.yaml").read_text())
+    crd = one(render(), "CustomResourceDefinition")
+    assert crd["metadata"]["name"] == generated["metadata"]["name"]
+    assert crd["spec"] == generated["spec"]
+    assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert "annotations" not in one(render({"crds": {"keep": False}}), "CustomResourceDefinition")["metadata"]
+    assert not of_kind(render({"crds": {"install": False}}), "CustomResourceDefinition")
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_view_edit_admin_aggregate_migration_access_for_people(mode: str) -> None:
+    docs = render(MODES[mode])
+    aggregated = {d["metadata"]["name"].rsplit("-", 1)[1]: d for d in of_kind(docs, "ClusterRole") if is_aggregated(d)}
+    assert set(aggregated) == {"view", "edit"}
+    labels = {
+        name: {k for k in role["metadata"]["labels"] if k.startswith(AGGREGATE_LABEL)}
+        for name, role in aggregated.items()
+    }
+    assert labels["view"] == {f"{AGGREGATE_LABEL}{r}" for r in ("view", "edit", "admin")}
+    assert labels["edit"] == {f"{AGGREGATE_LABEL}{r}" for r in ("edit", "admin")}
+    group = "migrations.llmops.dev"
+    view, edit = permissions(aggregated["view"]["rules"]), permissions(aggregated["edit"]["rules"])
+    assert view == {
+        (group, r, v, "*")
+        for r in ("providermigrations", "providermigrations/status")
+        for v in ("get", "list", "watch")
+    }
+    # Commands (approve, abort, pause, ...) are patches of the object; status is never a person's to write.
+    assert (group, "providermigrations", "patch", "*") in edit and (group, "providermigrations", "create", "*") in edit
+    assert not {p for p in view | edit if p[1] != "providermigrations" and p[2] not in ("get", "list", "watch")}
+    assert all(p[0] == group for p in view | edit)
+    bound = {b["roleRef"]["name"] for b in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")}
+    assert not bound & {r["metadata"]["name"] for r in aggregated.values()}  # granted only through view/edit/admin
+
+
+def test_aggregated_roles_can_be_left_out() -> None:
+    assert not [
+        d for d in of_kind(render({"rbac": {"aggregateToDefaultRoles": False}}), "ClusterRole") if is_aggregated(d)
+    ]
+
+
+def test_helm_package_ships_the_crd_once_as_a_template(tmp_path: Path) -> None:
+    result = run_helm("package", str(CHART), "--destination", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    archive = tmp_path / f"{chart_yaml['name']}-{chart_yaml['version']}.tgz"
+    with tarfile.open(archive) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames()}
+        packaged = tar.extractfile(f"{chart_yaml['name']}/files/crds/providermigrations.migrations.llmops.dev.yaml")
+        assert packaged is not None
+        assert packaged.read() == (REPO / "crds" / "providermigrations.migrations.llmops.dev.yaml").read_bytes()
+    assert {"Chart.yaml", "values.yaml", "values.schema.json", "templates/crds.yaml"} <= names
+    # Helm would install a crds/ copy once and then refuse the template's: only kopf's peering CRDs are there.
+    assert {n for n in names if n.startswith("crds/")} == {"crds/kopf-peerings.yaml"}

@@ -18,7 +18,7 @@ from provider_migration.cli.main import main
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = f"{c.CRD_NAME}.yaml"
 COMMITTED = REPO / "crds" / CRD_FILE
-CHART_COPY = REPO / "charts" / "provider-migration-operator" / "crds" / CRD_FILE
+CHART_COPY = REPO / "charts" / "provider-migration-operator" / "files" / "crds" / CRD_FILE
 REGENERATE = "regenerate it: pmo crds > {path}"
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
 import socket
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
@@ -70,10 +72,24 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="pmo-tick"))
 
 
+def in_cluster_server(environ: Mapping[str, str]) -> str | None:
+    """The API server's address in a pod, from KUBERNETES_SERVICE_HOST/PORT as client-go and the kubernetes
+    client read it. kopf's own service-account login assumes https://kubernetes.default.svc, which only
+    cluster DNS resolves (not a hostNetwork pod with the default DNS policy, nor a container on a host)."""
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        return None
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """In a pod, the ServiceAccount; elsewhere the kubeconfig named by KUBECONFIG (read now, not at import)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    info = kopf.login_with_service_account(**kwargs)
+    if info is None:
+        return kopf.login_with_kubeconfig(**kwargs)
+    server = in_cluster_server(os.environ)
+    return dataclasses.replace(info, server=server) if server else info
 
 
 @kopf.index(*RESOURCE)
