@@ -323,15 +323,33 @@ def test_weights_read_back_from_a_valid_route_are_percent() -> None:
     assert not math.isnan(state.source_weight)
 
 
+def _written_back(name: str) -> None:
+    """The operator adds the target under this model name; LiteLLM must read back exactly that name."""
+    spec = ProviderMigrationSpec.model_validate(
+        {
+            "route": {"kind": "ConfigMap", "name": "litellm", "modelName": name},
+            "source": {"provider": "openai", "model": "gpt-4o", "backend": SRC},
+            "target": {"provider": "anthropic", "model": "claude-sonnet-4-5", "backend": DST},
+        }
+    )
+    config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
+    text = yaml.safe_dump(config, sort_keys=False)
+    try:
+        written = litellm.write_weights(text, spec, 90, 10)
+    except RouteError as e:  # refusing is allowed (with a reason); writing something else is not
+        assert "cannot" in str(e) or "would" in str(e), e
+        return
+    names = [e["model_name"] for e in yaml.safe_load(written)["model_list"]]
+    assert names == [name, name]
+
+
 @pytest.mark.parametrize("name", ["\x85", "chat\x85v2", "\u2028", "x\u2029", "ünïcödé", "a'b\"c", "\ufeffchat"])
 def test_a_written_litellm_config_reads_back_what_was_written(name: str) -> None:
     """PyYAML's unicode output folds U+0085 (NEL) inside quoted scalars: LiteLLM would read another model name."""
-    config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
-    assert yaml.safe_load(litellm.render(config)) == config
+    _written_back(name)
 
 
 @FUZZ
 @given(name=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30))
 def test_any_model_name_survives_a_write(name: str) -> None:
-    config = {"model_list": [{"model_name": name, "litellm_params": {"weight": 100}, "model_info": {"id": SRC}}]}
-    assert yaml.safe_load(litellm.render(config)) == config
+    _written_back(name)

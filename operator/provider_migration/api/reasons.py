@@ -78,6 +78,7 @@ class EventReason(StrEnum):
     CREDENTIALS_PROJECTED = "CredentialsProjected"
     CREDENTIALS_ROTATED = "CredentialsRotated"
     CREDENTIALS_DECOMMISSIONED = "CredentialsDecommissioned"
+    CREDENTIALS_KEPT = "CredentialsKept"
     WEIGHTS_RESTORED = "WeightsRestored"
 
 

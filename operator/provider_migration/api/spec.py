@@ -32,6 +32,27 @@ IMMUTABLE_ENDPOINT = cel(
 )
 
 
+# Provider names whose LiteLLM prefix differs: `vllm/` is LiteLLM's in-process vLLM library, the OpenAI-compatible
+# vLLM server is `hosted_vllm/`; Google AI Studio is `gemini/`.
+LITELLM_PROVIDER_PREFIX = {"vllm": "hosted_vllm", "google": "gemini", "azure-openai": "azure"}
+
+
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the migration's namespace."""
+
+    name: Name = Field(description="Secret name.")
+    key: KeyName = Field(description="Key within the Secret.")
+
+
+class Verify(ApiModel):
+    """Where the operator asks the LiteLLM proxy what it serves, so a step counts only once it is loaded."""
+
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] = Field(
+        description="Base URL of the LiteLLM proxy (its Service), queried as GET <url>/v1/model/info."
+    )
+    key_secret: SecretKeyRef = Field(description="Secret key holding a LiteLLM key allowed to list models.")
+
+
 class Reload(ApiModel):
     deployment: Name = Field(description="Deployment rolled (pod-template annotation) after the config changes.")
 
@@ -53,6 +74,11 @@ class RouteRef(ApiModel):
     config_key: KeyName = Field(default="config.yaml", description="ConfigMap key holding the LiteLLM config.")
     reload: Reload | None = Field(
         default=None, description="Deployment to roll after a ConfigMap change, for a gateway that reads its file once."
+    )
+    verify: Verify | None = Field(
+        default=None,
+        description="LiteLLM only: confirm with the proxy (GET /v1/model/info) that it serves the written weights "
+        "before a step counts as applied; a written deployment it did not create blocks the migration.",
     )
 
 
@@ -110,7 +136,11 @@ class Endpoint(ApiModel):
     )
 
     def litellm_model(self) -> str:
-        return self.model if "/" in self.model else f"{self.provider}/{self.model}"
+        """LiteLLM's model string: the provider prefix, in LiteLLM's vocabulary, before every model name
+        (`together_ai/meta-llama/...`: a name containing "/" needs it too, or LiteLLM skips the deployment).
+        A name already starting with that prefix is taken as written."""
+        prefix = LITELLM_PROVIDER_PREFIX.get(self.provider, self.provider)
+        return self.model if self.model.startswith(prefix + "/") else f"{prefix}/{self.model}"
 
 
 class ApprovalGate(ApiModel):
@@ -211,13 +241,6 @@ class Strategy(ApiModel):
         if self.type == "Parallel" and (not self.steps or self.steps[0].mirror is None):
             raise ValueError("Parallel starts with a mirror step")
         return self
-
-
-class SecretKeyRef(ApiModel):
-    """A key of a Secret in the migration's namespace."""
-
-    name: Name = Field(description="Secret name.")
-    key: KeyName = Field(description="Key within the Secret.")
 
 
 class PrometheusSource(ApiModel):

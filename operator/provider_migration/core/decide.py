@@ -240,6 +240,10 @@ class _Machine:
     # ----- routing ------------------------------------------------------------------------------------
 
     def route_matches(self, traffic: Traffic) -> bool:
+        """The split is written and, where the gateway can say so, served."""
+        return self.route_written(traffic) and self.obs.route.unverified is None
+
+    def route_written(self, traffic: Traffic) -> bool:
         route = self.obs.route
         return (
             route.found
@@ -253,7 +257,7 @@ class _Machine:
         """Route the split, projecting the target key first whenever the target is to see requests."""
         if (traffic.target > 0 or traffic.mirror > 0) and not self.obs.secrets.target_projected:
             self.project_credentials()
-        if not self.route_matches(traffic):
+        if not self.route_written(traffic):
             self.effects.append(SetWeights(source=traffic.source, target=traffic.target, mirror=traffic.mirror))
         self.st.current_weight = traffic.target
         self.st.mirror_percent = traffic.mirror
@@ -451,7 +455,11 @@ class _Machine:
 
     def hold(self, traffic: Traffic) -> None:
         """Keep the split of the current step, healing drift (a GitOps sync re-applying old weights)."""
-        if self.obs.route.found and self.obs.route.error is None and not self.route_matches(traffic):
+        if self.route_written(traffic):
+            if self.obs.route.unverified is not None:
+                self.requeue(1.0)  # written, the gateway is still loading it: nothing drifted
+            return
+        if self.obs.route.found and self.obs.route.error is None:
             self.set_traffic(traffic)
             self.event(EventReason.WEIGHTS_RESTORED, f"Routing drifted; restored target weight {traffic.target}%")
 
@@ -552,9 +560,17 @@ class _Machine:
             return
         creds = st.credentials
         if spec.cleanup.decommission_source_credentials and spec.source.credentials is not None:
-            self.effects.append(DecommissionSourceCredentials())
-            creds.source_decommissioned = True
-            self.event(EventReason.CREDENTIALS_DECOMMISSIONED, "Source provider key removed from the gateway Secret")
+            if self.obs.route.source_key_shared:
+                self.event(
+                    EventReason.CREDENTIALS_KEPT,
+                    "Source provider key kept: other entries of the routing object still read it",
+                )
+            else:
+                self.effects.append(DecommissionSourceCredentials())
+                creds.source_decommissioned = True
+                self.event(
+                    EventReason.CREDENTIALS_DECOMMISSIONED, "Source provider key removed from the gateway Secret"
+                )
         if spec.cleanup.remove_source_from_route:
             self.effects.append(RemoveSourceFromRoute())
             creds.source_removed_from_route = True

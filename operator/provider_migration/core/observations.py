@@ -20,6 +20,10 @@ class RouteState:
     target_weight: int = 0
     mirror_percent: int = 0
     supports_mirroring: bool = False
+    # Written but not yet confirmed served by the gateway (a roll in progress): the reason, or None.
+    unverified: str | None = None
+    # Another entry of the routing object reads the source's gateway key: it must not be decommissioned.
+    source_key_shared: bool = False
 
 
 @dataclass(frozen=True)

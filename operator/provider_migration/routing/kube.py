@@ -6,6 +6,7 @@ them without the typed models dropping or renaming fields.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from kubernetes import client
 
 from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER
 
-from .errors import RouteConflict
+from .errors import RouteConflict, RouteError
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,21 @@ class Kube:
             if e.status == 404:
                 return None
             raise
+
+    def secret_value(self, name: str, key: str) -> str | None:
+        """One decoded key of a Secret (None when the Secret or key is absent). API errors keep only their
+        status: their body may quote the Secret."""
+        try:
+            secret = _json(self._core.read_namespaced_secret(name, self.namespace, _preload_content=False))
+        except client.ApiException as e:
+            if e.status == 404:
+                return None
+            raise RouteError(f"could not read Secret {self.namespace}/{name}: HTTP {e.status}") from None
+        raw = (secret.get("data") or {}).get(key)
+        try:
+            return base64.b64decode(raw, validate=True).decode() if raw else None
+        except (ValueError, UnicodeDecodeError):
+            return None
 
     def apply(self, kind: Kind, name: str, fields: dict[str, Any], resource_version: str | None = None) -> None:
         """Server-side apply `fields` (everything but apiVersion/kind/metadata.name). With resource_version the
