@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,9 @@ class WeightRecorder:
 class OperatorProcess:
     """`pmo run` in its own process, so tests can SIGKILL it like a crashing pod."""
 
-    def __init__(self, kubeconfig: str, namespace: str, log_dir: Path) -> None:
+    def __init__(self, kubeconfig: str, namespace: str, log_dir: Path, extra_args: Sequence[str] = ()) -> None:
         self.kubeconfig, self.namespace = kubeconfig, namespace
+        self.extra_args = list(extra_args)
         self.log_path = log_dir / "operator.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.health_port = 0
@@ -181,6 +182,7 @@ class OperatorProcess:
                 f"http://127.0.0.1:{self.health_port}/healthz",
                 "--metrics-port",
                 "0",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

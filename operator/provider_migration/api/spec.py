@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from .base import ApiModel, cel
 from .durations import Duration, seconds
+from .notifications import Trigger
 
 Name = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 KeyName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
@@ -480,6 +481,18 @@ class Cleanup(ApiModel):
     )
 
 
+class NotificationSubscription(ApiModel):
+    """Tell a notification service (configured once per cluster, see the chart's `notifications` values)."""
+
+    service: Name = Field(description="Name of a service in the operator's notifications configuration.")
+    triggers: list[Trigger] | None = Field(
+        default=None,
+        max_length=len(Trigger),
+        description="Which happenings to send (started, step-advanced, awaiting-approval, approved, promoted, "
+        "paused, blocked, rolling-back, rolled-back, succeeded, credentials-decommissioned); default: all.",
+    )
+
+
 def _default_strategy() -> Strategy:
     return Strategy(type="BigBang", steps=[Step(weight=100)])
 
@@ -529,6 +542,12 @@ class ProviderMigrationSpec(ApiModel):
     )
     cleanup: Cleanup = Field(default_factory=_default_cleanup, description="Stabilization and clean-up at the end.")
     paused: bool = Field(default=False, description="Hold at the current step (`pmo pause` / `pmo resume`).")
+    notifications: list[NotificationSubscription] | None = Field(
+        default=None,
+        max_length=10,
+        description="Notification services to tell about this migration. Unset: the namespace's default "
+        "subscriptions from the operator's configuration; an empty list: none.",
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> ProviderMigrationSpec:

@@ -16,6 +16,7 @@ from .base import ApiModel
 from .reasons import PauseReason
 
 HISTORY_LIMIT = 50
+OUTBOX_LIMIT = 32
 Text = Annotated[str, Field(max_length=4096)]
 STEP_INDEX = (
     "0-based index into spec.strategy.steps, -1 before the first step; people read it as step index + 1 (status.step)."
@@ -120,6 +121,49 @@ class HistoryEntry(StatusModel):
     message: Text = Field(default="", description="What happened, in words.")
 
 
+class Notification(StatusModel):
+    """One notification in the outbox: written with the decision it tells of, sent after that is recorded."""
+
+    sequence: int = Field(description="Position among this migration's notifications, from 1.")
+    time: datetime = Field(description="When the decision was made.")
+    trigger: Annotated[str, Field(max_length=63)] = Field(description="Trigger name (started, rolling-back, ...).")
+    reason: Annotated[str, Field(max_length=128)] = Field(description="CamelCase reason, as on the Event.")
+    message: Text = Field(default="", description="What happened, in words (as on the Event).")
+    phase: Phase = Field(description="Phase at that point.")
+    step: int = Field(description="Step number as people read it (1-based, 0 before the first step).")
+    weight: int = Field(description="Target share at that point, percent.")
+    by: Annotated[str, Field(max_length=512)] | None = Field(
+        default=None, description="User the API server authenticated for the command that caused it, if any."
+    )
+
+
+class SubscriptionStatus(StatusModel):
+    """Delivery state of one subscribed service: what was sent, so a restart neither repeats nor skips."""
+
+    service: Annotated[str, Field(max_length=253)] = Field(description="The service name.")
+    delivered: int = Field(default=0, description="Sequence of the last notification delivered (or given up).")
+    failures: int = Field(default=0, description="Failed delivery attempts in a row.")
+    last_error: Annotated[str, Field(max_length=1024)] | None = Field(
+        default=None, description="Why the last attempt failed (never a URL or token)."
+    )
+    missed: int = Field(default=0, description="Notifications that left the outbox before they could be sent.")
+
+
+class NotificationsStatus(StatusModel):
+    """A bounded outbox of notifications and each subscription's delivery position."""
+
+    sequence: int = Field(default=0, description="Sequence number of the newest notification.")
+    outbox: list[Notification] = Field(
+        default_factory=list, max_length=OUTBOX_LIMIT, description=f"The last {OUTBOX_LIMIT} notifications."
+    )
+    subscriptions: list[SubscriptionStatus] = Field(
+        default_factory=list,
+        max_length=20,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["service"]},
+        description="Delivery state per subscribed service.",
+    )
+
+
 class HandledCommands(StatusModel):
     """Last request id handled for each command annotation."""
 
@@ -214,6 +258,9 @@ class ProviderMigrationStatus(StatusModel):
         default_factory=list,
         max_length=HISTORY_LIMIT,
         description=f"The operator's decisions, oldest first (the last {HISTORY_LIMIT}).",
+    )
+    notifications: NotificationsStatus | None = Field(
+        default=None, description="Notifications of this migration: the outbox and what each service was sent."
     )
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -7,6 +7,10 @@ import logging
 import os
 import random
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provider_migration.controller.notify import Notifier
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="health endpoint URL ('' to disable)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port (0 to disable)")
+    parser.add_argument(
+        "--notifications",
+        metavar="NAMESPACE/NAME",
+        help="ConfigMap with the notification services (config.yaml); their Secrets are read from its namespace",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run)
 
@@ -31,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import kopf
     from prometheus_client import start_http_server
 
-    from provider_migration.controller import handlers
+    from provider_migration.controller import handlers, notify
     from provider_migration.controller.wiring import production_ports
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -42,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["KUBECONFIG"] = args.kubeconfig  # kopf's own login reads it too
     try:
         handlers.install(production_ports(args.kubeconfig))
+        notify.install(notifier(args.kubeconfig, args.notifications))
     except Exception as e:  # a bad kubeconfig or no cluster configuration at all: one line, not a traceback
         from .kubeclient import config_problem
 
@@ -60,3 +70,22 @@ def run(args: argparse.Namespace) -> int:
         liveness_endpoint=args.liveness or None,
     )
     return 0
+
+
+def notifier(kubeconfig: str | None, ref: str | None) -> Notifier | None:
+    """The notification loop's adapter, when a configuration is named (Apprise is imported only then)."""
+    if not ref:
+        return None
+    from provider_migration.controller.notify import Notifier
+    from provider_migration.controller.wiring import api_client
+
+    namespace, _, name = ref.rpartition("/")
+    if not namespace or not name:
+        raise SystemExit(f"pmo run: --notifications wants NAMESPACE/NAME, not {ref!r}")
+    try:
+        from provider_migration.notifications.delivery import AppriseSender
+
+        sender = AppriseSender()
+    except ImportError:
+        sender = None  # reported on every migration with subscriptions: condition, Event, log
+    return Notifier(api_client(kubeconfig), namespace, name, sender)

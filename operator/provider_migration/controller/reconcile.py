@@ -27,6 +27,7 @@ from provider_migration.core.actions import (
 )
 from provider_migration.core.decide import Decision, decide, needs, reject_spec
 from provider_migration.core.observations import Observations
+from provider_migration.notifications.outbox import enqueue
 from provider_migration.routing.errors import RouteError
 
 from .ports import Ports
@@ -76,7 +77,7 @@ def reconcile(
         spec = ProviderMigrationSpec.from_wire(body.get("spec") or {})
     except ValidationError as e:
         problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
-        return _finish(ports, body, status, reject_spec(status, problem, generation, now))
+        return _finish(ports, body, status, reject_spec(status, problem, generation, now), now)
 
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
@@ -94,10 +95,14 @@ def reconcile(
     decision = decide(spec, status, obs, now)
     for effect in decision.effects:
         _execute(effect, route, creds)
-    return _finish(ports, body, status, decision)
+    return _finish(ports, body, status, decision, now)
 
 
-def _finish(ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, decision: Decision) -> TickResult:
+def _finish(
+    ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, decision: Decision, now: datetime
+) -> TickResult:
+    # Notifications go into status with the decision they tell of (delivered off the tick, controller/notify).
+    decision.status = enqueue(decision.status, decision.events, now)
     result = TickResult(body=body, status=decision.status, requeue_after=decision.requeue_after)
     if decision.status == before and body.get("status"):
         result.events = decision.events

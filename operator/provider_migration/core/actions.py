@@ -43,6 +43,7 @@ class Event:
     type: Literal["Normal", "Warning"]
     reason: str
     message: str
+    by: str | None = None  # the user the API server authenticated for the command behind it, if any
 
 
 def expected_effect(effect: Effect, route: RouteState, secrets: SecretsState) -> tuple[RouteState, SecretsState]:

@@ -31,11 +31,13 @@ def _wanted(status: ProviderMigrationStatus) -> dict[str, tuple[ConditionStatus,
 
 
 def conditions_for(status: ProviderMigrationStatus, generation: int, now: datetime) -> list[Condition]:
-    """Full list, written in one go; lastTransitionTime changes only when a condition's status flips."""
+    """Full list, written in one go; lastTransitionTime changes only when a condition's status flips.
+    Conditions of other types (NotificationsDelivered, written by the notification loop) are kept as they are."""
     previous = {c.type: c for c in status.conditions}
+    wanted = _wanted(status)
     message = status.message or ""
     result = []
-    for type_, (value, reason) in _wanted(status).items():
+    for type_, (value, reason) in wanted.items():
         old = previous.get(type_)
         since = old.last_transition_time if old is not None and old.status == value else now
         result.append(
@@ -48,4 +50,4 @@ def conditions_for(status: ProviderMigrationStatus, generation: int, now: dateti
                 observed_generation=generation,
             )
         )
-    return result
+    return result + [c for c in status.conditions if c.type not in wanted]
