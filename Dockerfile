@@ -14,7 +14,7 @@ RUN python -m venv /opt/pmo
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 # A regular (non-editable) install; pip byte-compiles it here because the runtime filesystem is read-only.
-RUN /opt/pmo/bin/pip install . \
+RUN /opt/pmo/bin/pip install '.[notifications]' \
  && /opt/pmo/bin/pmo --help >/dev/null
 
 FROM ${PYTHON_IMAGE}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from provider_migration.api.notifications import Trigger
 from provider_migration.api.spec import NotificationSubscription
 from provider_migration.api.status import OUTBOX_LIMIT, Phase, ProviderMigrationStatus, SubscriptionStatus
 from provider_migration.core.actions import Event
@@ -80,10 +81,12 @@ def test_outbox_is_bounded_and_keeps_counting() -> None:
 def run(status: ProviderMigrationStatus, subs: list[NotificationSubscription], sender: FakeSender, backoff: Backoff):  # type: ignore[no-untyped-def]
     assert status.notifications is not None
     records: list[list[SubscriptionStatus]] = []
-    outcome = deliver(
-        status.notifications, subs, CONFIG, urls, sender, "ns", "mig", backoff,
-        lambda states: records.append([s.model_copy() for s in states]) or True,
-    )  # fmt: skip
+
+    def record(states: list[SubscriptionStatus]) -> bool:
+        records.append([s.model_copy() for s in states])
+        return True
+
+    outcome = deliver(status.notifications, subs, CONFIG, urls, sender, "ns", "mig", backoff, record)
     return outcome, records
 
 
@@ -91,7 +94,7 @@ def test_each_service_gets_its_triggers_in_order_and_each_send_is_recorded_befor
     status = status_with("Initializing", "StepAdvanced", "RollingBack", "RolledBack")
     subs = [
         NotificationSubscription(service="oncall"),
-        NotificationSubscription(service="chat", triggers=["rolling-back", "rolled-back"]),
+        NotificationSubscription(service="chat", triggers=[Trigger.ROLLING_BACK, Trigger.ROLLED_BACK]),
     ]
     sender = FakeSender()
     outcome, records = run(status, subs, sender, Backoff())
