@@ -308,3 +308,30 @@ def test_helm_package_ships_the_crd_once_as_a_template(tmp_path: Path) -> None:
     assert {"Chart.yaml", "values.yaml", "values.schema.json", "templates/crds.yaml"} <= names
     # Helm would install a crds/ copy once and then refuse the template's: only kopf's peering CRDs are there.
     assert {n for n in names if n.startswith("crds/")} == {"crds/kopf-peerings.yaml"}
+
+
+def test_notifications_configmap_and_the_right_to_read_exactly_its_secrets() -> None:
+    from provider_migration.notifications.config import parse
+
+    services = {"oncall": {"urlSecret": {"name": "pmo-notify-oncall", "key": "url"}}}
+    values = {
+        "notifications": {
+            "enabled": True,
+            "services": services,
+            "defaultSubscriptions": {"*": [{"service": "oncall", "triggers": ["rolling-back"]}]},
+            "templates": {"rolling-back": {"title": "$namespace/$name rolling back"}},
+        }
+    }
+    docs = render(values)
+    cm = next(d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"] == f"{FULLNAME}-notifications")
+    config = parse(cm["data"]["config.yaml"])
+    assert config.problems == [] and set(config.services) == {"oncall"}
+    assert [s.service for s in config.subscriptions("any", None)] == ["oncall"]
+    assert f"--notifications={RELEASE_NAMESPACE}/{FULLNAME}-notifications" in _args(docs)
+    role = next(d for d in of_kind(docs, "Role") if d["metadata"]["name"] == f"{FULLNAME}-notifications")
+    assert role["metadata"]["namespace"] == RELEASE_NAMESPACE
+    assert {(r["resources"][0], tuple(r["resourceNames"]), tuple(r["verbs"])) for r in role["rules"]} == {
+        ("configmaps", (f"{FULLNAME}-notifications",), ("get",)),
+        ("secrets", ("pmo-notify-oncall",), ("get",)),
+    }
+    assert not [a for a in _args(render()) if a.startswith("--notifications")], "off by default"
