@@ -17,6 +17,7 @@ from provider_migration.analysis.source import MetricsUnavailable, QueryFailed
 from provider_migration.api.status import ProviderMigrationStatus
 from provider_migration.reporting import Report, build_report, render_html, render_markdown
 from provider_migration.reporting.collect import phase_durations
+from provider_migration.reporting.markdown import image_files
 from provider_migration.reporting.source import MAX_POINTS, parse_matrix, step_for
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -134,12 +135,26 @@ class FakePrometheus:
         return points
 
     def value(self, promql: str, share: float, minutes: float) -> float | None:
+        if "openai-gpt-4o" in promql or "gpt-4o" in promql:
+            return self.source_value(promql, 1 - share)
         if "histogram_quantile(0.95" in promql:
             return (6.0 if minutes >= FAULT_AT else 2.3) if share else None
         if "failure_responses" in promql:
             return 0.012 if share else None
         if "/ 1e6 /" in promql:
             return 0.0058 if share else None
+        if "total_requests_total" in promql:
+            return self.rps * share
+        return None
+
+    def source_value(self, promql: str, share: float) -> float | None:
+        """The source arm: steady, and serving what the target does not."""
+        if "histogram_quantile(0.95" in promql:
+            return 2.0
+        if "failure_responses" in promql:
+            return 0.004
+        if "/ 1e6 /" in promql:
+            return 0.0041
         if "total_requests_total" in promql:
             return self.rps * share
         return None
@@ -220,11 +235,15 @@ def test_criteria_over_time_are_judged_by_the_operators_criteria(report: Report)
     assert all(share_at(p.time) > 0 for p in latency.points)
 
 
-def test_only_the_target_arm_is_queried() -> None:
-    prometheus = FakePrometheus()
-    build_report(OBJ, prometheus, now=NOW)
-    assert prometheus.asked and all("openai-gpt-4o" not in q and "gpt-4o" not in q for q in prometheus.asked)
-    assert all("anthropic-claude" in q or "claude-sonnet" in q for q in prometheus.asked)
+def test_the_target_is_judged_and_the_source_plotted_beside_it(report: Report) -> None:
+    series = {s.name: s for s in report.criteria}
+    assert all(share_at(p.time) > 0 for s in series.values() for p in s.points), "target points are the target's"
+    assert {v for _, v in series["latencyP95"].source_points} == {2.0}
+    assert {v for _, v in series["errorRate"].source_points} == {0.004}
+    # Thresholds in the values' own units: 5 % errors, 2 x the 2 s baseline, forecast + 10 %.
+    assert series["errorRate"].raw_threshold == 0.05 and series["errorRate"].unit == "%"
+    assert series["latencyP95"].raw_threshold == pytest.approx(4.0)
+    assert series["cost"].raw_threshold == pytest.approx(0.00555 * 1.1)
 
 
 def test_too_few_requests_mark_points_inconclusive_but_keep_their_value() -> None:
@@ -325,8 +344,11 @@ def test_markdown_has_the_same_content(report: Report) -> None:
         "## Cost: forecast against actual",
     ):
         assert title in md
-    images = re.findall(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", md)
-    assert len(images) == 6 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "base64" not in md, "figures are linked files, not inline data"
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    files = image_files(report, "images")
+    assert linked == list(files) and len(files) == 6 and linked[0] == "images/01-phase-and-weight-timeline.png"
+    assert all(png.startswith(b"\x89PNG") for png in files.values())
     assert "3.00x \\| the source's 2s" in md, "a pipe inside a cell is escaped"
     assert "| Phase | RolledBack (Latency) |" in md
 
@@ -339,3 +361,85 @@ def test_parse_matrix_and_step() -> None:
         parse_matrix([{"values": []}, {"values": []}])
     assert step_for(T0, T0 + timedelta(minutes=10), 60) == 60
     assert step_for(T0, T0 + timedelta(days=30), 60) == pytest.approx(30 * 86400 / MAX_POINTS)
+
+
+def test_the_verdict_line_says_what_happened_where_and_why(report: Report) -> None:
+    assert report.verdict == (
+        "Rolled back at step 2/3 with 50% of traffic on the target: Latency: p95 6s is 3.00x the source's 2s "
+        "(limit 2x)."
+    )
+    assert '<p class="verdict">Rolled back at step 2/3' in render_html(report)
+    done = copy.deepcopy(OBJ)
+    done["status"].update(phase="Succeeded", reason="Succeeded", currentStep=2, currentWeight=100)
+    assert build_report(done, None, now=NOW).verdict.startswith("Succeeded: all traffic moved to anthropic/")
+
+
+def test_the_strategy_that_ran_comes_from_history_not_todays_spec() -> None:
+    edited = with_spec(strategy={"type": "BigBang", "steps": [{"weight": 100}]})  # edited after the rollback
+    facts = dict(build_report(edited, None, now=NOW).facts)
+    assert facts["Strategy (spec)"] == "BigBang: 100%"
+    assert facts["Steps that ran (history)"] == "10% → 50% → rolled back from 50%"
+
+
+def test_blast_radius_counts_what_the_target_served_and_failed(report: Report) -> None:
+    # 10 rps: 10 % for 15 minutes, then 50 % for 21 minutes, 1.2 % of it failing.
+    assert dict(report.facts)["Blast radius"] == (
+        "at most 50% of traffic reached the target; it served about 7,200 requests, of which about 86 failed (1.2%)"
+    )
+    without = dict(build_report(OBJ, None, now=NOW).facts)["Blast radius"]
+    assert without.startswith("at most 50% of traffic") and "need Prometheus" in without
+
+
+def test_cost_at_production_volume() -> None:
+    obj = copy.deepcopy(OBJ)
+    obj["status"]["baseline"]["requestRate"] = 10.0
+    report = build_report(obj, FakePrometheus(), now=NOW)
+    table = next(t for s in report.sections for t in s.tables if t.title.startswith("At production volume"))
+    assert table.title == "At production volume: 10 requests/s (the source's baseline), 25,920,000 requests / 30 days"
+    rows = {r[0]: r[1:] for r in table.rows}
+    assert rows["Source (today)"] == ["103,680", "—"]  # 0.004 per request
+    assert rows["Target, forecast"] == ["143,856", "+40,176"]  # 0.00555 per request
+    assert "No production volume" in render_html(build_report(OBJ, None, now=NOW))
+
+
+def test_approvals_name_the_step_request_and_the_client_that_sent_it() -> None:
+    obj = copy.deepcopy(OBJ)
+    obj["spec"]["strategy"]["steps"].insert(1, {"approval": {}})
+    obj["status"]["history"].insert(
+        4, history(10, "Progressing", 1, 10, "Approved", "Approval at step 2/4 given by request 2026-11-20T09:10Z")
+    )
+    obj["metadata"]["managedFields"] = [
+        {
+            "manager": "pmo",
+            "operation": "Update",
+            "time": "2026-11-20T09:10:00Z",
+            "fieldsV1": {"f:metadata": {"f:annotations": {"f:migrations.llmops.dev/approve": {}}}},
+        }
+    ]
+    facts = dict(build_report(obj, None, now=NOW).facts)
+    assert facts["Approvals"] == (
+        "2026-11-20 09:10:00 UTC: Approval at step 2/4 given by request 2026-11-20T09:10Z; "
+        "annotation last set by pmo at 2026-11-20T09:10:00Z"
+    )
+    assert dict(build_report(OBJ, None, now=NOW).facts)["Approvals"] == "no approval gate in the strategy"
+
+
+def test_criteria_charts_show_separate_points_from_zero_with_percentages(report: Report) -> None:
+    from matplotlib.figure import Figure as MplFigure
+
+    from provider_migration.reporting.plots import draw_criterion
+
+    errors = next(s for s in report.criteria if s.name == "errorRate")
+    ax = MplFigure().add_subplot()
+    draw_criterion(ax, errors, [T0 + timedelta(minutes=18)])
+    # Only the threshold and the step change are lines; the measurements are unjoined markers.
+    assert all(len(line.get_xdata()) == 2 for line in ax.get_lines()) and len(ax.get_lines()) == 2
+    assert ax.get_ylim()[0] == 0, "no negative error axis"
+    assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(5.0), "the threshold in percent"
+    assert {label for label in ax.get_legend_handles_labels()[1]} >= {"source", "target"}
+    table = next(t for s in report.sections for t in s.tables if t.title.startswith("Last analysis"))
+    assert [r[2:4] for r in table.rows] == [
+        ["1.2%", "5.0%"],
+        ["3.00x baseline", "2.00x baseline"],
+        ["+4.0% over forecast", "+10.0% over forecast"],
+    ]

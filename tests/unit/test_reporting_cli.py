@@ -3,6 +3,7 @@ runs it against the real API server)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,29 @@ def test_writes_html_named_after_the_migration(
     assert stub_cluster == ["support"]
 
 
-def test_markdown_to_a_file_and_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_markdown_to_a_file_and_to_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "r.md"
     assert main(["report", "support-bot", "-o", "markdown", "--out", str(out), "--no-prometheus"]) == 0
-    assert out.read_text().startswith("# Migration report: support/support-bot")
+    text = out.read_text()
+    assert text.startswith("# Migration report: support/support-bot")
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert linked and all(p.startswith("r-images/") and (tmp_path / p).read_bytes()[:4] == b"\x89PNG" for p in linked)
+    monkeypatch.chdir(tmp_path)  # on stdout the figures go to ./NAME-report-images/
     assert main(["report", "support-bot", "-o", "md", "--out", "-", "--no-prometheus"]) == 0
+    assert sorted(p.name for p in (tmp_path / "support-bot-report-images").iterdir()) == sorted(
+        Path(p).name for p in linked
+    )
 
-    def body(text: str) -> list[str]:  # all but the "Generated <time>" line
-        return [line for line in text.splitlines() if not line.startswith("Generated ")]
+    def body(text: str) -> list[str]:  # all but the "Generated <time>" line, image directories aligned
+        return [
+            line
+            for line in text.replace("r-images/", "support-bot-report-images/").splitlines()
+            if not line.startswith("Generated ")
+        ]
 
-    assert body(capsys.readouterr().out) == body(out.read_text())
+    assert body(capsys.readouterr().out) == body(text)
 
 
 def test_unreachable_prometheus_still_writes_the_report(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from provider_migration.api.durations import seconds
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.controller.analysis_port import TokenUnavailable, prometheus_token
 from provider_migration.reporting import PrometheusRangeSource, build_report, render_html, render_markdown
+from provider_migration.reporting.markdown import image_files
 
 from .kubeclient import ClusterError, Migrations, NotFound, connect
 
@@ -31,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "report",
         help="write an HTML or Markdown report of a migration, with plots",
         description="Report one migration: timeline, criteria against thresholds over time, decisions, "
-        "evaluation, cost forecast against actual. Self-contained: plots are embedded PNG images.",
+        "evaluation, cost forecast against actual. HTML is self-contained (plots embedded); Markdown links "
+        "its plots as PNG files in NAME-report-images/ next to it.",
     )
     p.add_argument("name", help="ProviderMigration name")
     p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
@@ -88,12 +90,20 @@ def run_report(args: argparse.Namespace) -> int:
     finally:
         if source is not None:
             source.close()
-    text = render_html(report) if args.format == "html" else render_markdown(report)
     output = args.out or f"{args.name}-report.{EXTENSIONS[args.format]}"
-    if output == "-":
-        sys.stdout.write(text)
-        return 0
+    # Markdown links its figures as PNG files in a directory next to it (next to the working directory on stdout).
+    stem = f"{args.name}-report" if output == "-" else Path(output).stem
+    images_dir = f"{stem}-images"
+    text = render_html(report) if args.format == "html" else render_markdown(report, images_dir)
     try:
+        if args.format == "markdown":
+            base = Path.cwd() if output == "-" else Path(output).parent
+            for relative, png in image_files(report, images_dir).items():
+                (base / relative).parent.mkdir(parents=True, exist_ok=True)
+                (base / relative).write_bytes(png)
+        if output == "-":
+            sys.stdout.write(text)
+            return 0
         Path(output).write_text(text, encoding="utf-8")
     except OSError as e:
         print(f"pmo report: {e}", file=sys.stderr)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from provider_migration.api.constants import command_annotation
 from provider_migration.api.reasons import EventReason, ProgressReason
-from provider_migration.api.status import TERMINAL_PHASES, HistoryEntry, ProviderMigrationStatus
+from provider_migration.api.status import TERMINAL_PHASES, HistoryEntry, Phase, ProviderMigrationStatus
 from provider_migration.views.migration import Migration
 
 from . import plots
-from .model import CriterionSeries, Report, Section, Table
+from .model import CriterionSeries, Report, Section, Table, criterion_value_text
 from .series import criterion_series, effective_analysis
 from .source import RangeSource
 
@@ -43,11 +44,93 @@ def build_report(obj: dict[str, Any], source: RangeSource | None, now: datetime 
     if mig.problems:
         report.notes.append("fields this pmo version cannot read were left out: " + ", ".join(mig.problems))
     report.sections.append(timeline_section(st, end))
-    report.sections.append(criteria_section(report, mig, source, start, end))
+    blast: list[float | None] = [None, None]
+    report.sections.append(criteria_section(report, mig, source, start, end, blast))
+    report.facts.insert(_after(report.facts, "Time to full traffic"), ("Blast radius", blast_radius(st, *blast)))
     report.sections.append(decisions_section(st.history, start))
     report.sections.append(evaluation_section(mig))
     report.sections.append(cost_section(mig, report.criteria))
+    report.verdict = verdict_line(mig, start, end)
     return report
+
+
+def _after(facts: list[tuple[str, str]], label: str) -> int:
+    return next((i + 1 for i, (k, _) in enumerate(facts) if k == label), len(facts))
+
+
+# ----- the decision-maker's lines ------------------------------------------------------------------------
+
+
+def step_text(mig: Migration, index: int) -> str:
+    """Step numbers as everywhere else: 1-based of the spec's steps, 0 before the first."""
+    return f"{max(index, -1) + 1}/{len(mig.steps)}"
+
+
+def verdict_line(mig: Migration, start: datetime, end: datetime) -> str:
+    spec, st = mig.spec, mig.status
+    assert spec is not None
+    target = f"{spec.target.provider}/{spec.target.model}"
+    took = duration_text((end - start).total_seconds())
+    rolled = next((h for h in reversed(st.history) if h.reason == EventReason.ROLLING_BACK), None)
+    phase = mig.known_phase
+    if phase == Phase.SUCCEEDED:
+        tolerated = f" ({st.failures} failed analyses tolerated)" if st.failures else ""
+        return f"Succeeded: all traffic moved to {target} in {took}; no criterion stopped it{tolerated}."
+    if phase in (Phase.ROLLED_BACK, Phase.ROLLING_BACK):
+        where = f"step {step_text(mig, rolled.step)} with {rolled.weight}% of traffic on the target" if rolled else ""
+        done = "Rolled back" if phase == Phase.ROLLED_BACK else "Rolling back"
+        return f"{done} at {where or 'an unknown step'}: {st.rollback_reason or st.reason or 'no reason recorded'}."
+    if phase == Phase.FAILED:
+        return f"Failed: {st.message or st.reason or 'no reason recorded'}."
+    reason = f" ({st.reason})" if st.reason and st.reason != mig.phase else ""
+    return (
+        f"In progress for {took}: {mig.phase}{reason} at step {step_text(mig, st.current_step)}, "
+        f"{st.current_weight}% of traffic on {target}."
+    )
+
+
+def blast_radius(st: ProviderMigrationStatus, served: float | None, failed: float | None) -> str:
+    peak = max((h.weight for h in st.history), default=st.current_weight)
+    share = f"at most {peak}% of traffic reached the target"
+    if served is None:
+        return f"{share}; request counts need Prometheus (status keeps none)"
+    text = f"{share}; it served about {served:,.0f} requests"
+    if failed is not None:
+        rate = f" ({failed / served:.1%})" if served else ""
+        text += f", of which about {failed:,.0f} failed{rate}"
+    return text
+
+
+def steps_run(mig: Migration) -> str:
+    """What actually ran, from history (the spec may have been edited since): each split reached, in order."""
+    parts: list[str] = []
+    for h in sorted(mig.status.history, key=lambda h: h.time):
+        if h.reason == ProgressReason.STEP_ADVANCED:
+            parts.append(f"{h.weight}%")
+        elif h.reason == EventReason.APPROVED:
+            parts.append("approved")
+        elif h.reason == ProgressReason.STABILIZING and (not parts or parts[-1] != "100%"):
+            parts.append("100%")
+        elif h.reason == EventReason.ROLLING_BACK:
+            parts.append(f"rolled back from {h.weight}%")
+    return " → ".join(parts) if parts else "no step reached yet"
+
+
+def approvals(mig: Migration) -> str:
+    """Who approved, as far as the cluster records it: each approval's step and request id from history, and
+    the field manager (client) that set the approve annotation, from managedFields."""
+    given = [h for h in mig.status.history if h.reason == EventReason.APPROVED]
+    if not given:
+        gates = sum(1 for s in mig.steps if s.approval is not None)
+        return "no approval gate in the strategy" if not gates else "no approval given yet"
+    annotation = f"f:{command_annotation('approve')}"
+    writers = [
+        f"{m.get('manager', '?')} at {m.get('time', '?')}"
+        for m in (mig.raw.get("metadata") or {}).get("managedFields") or []
+        if annotation in ((m.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations", {})
+    ]
+    who = f"; annotation last set by {', '.join(writers)}" if writers else ""
+    return "; ".join(f"{time_text(h.time)}: {h.message}" for h in given) + who
 
 
 # ----- header ------------------------------------------------------------------------------------------
@@ -79,7 +162,9 @@ def facts(mig: Migration, start: datetime, end: datetime) -> list[tuple[str, str
         ("Migration", f"{mig.namespace}/{mig.name}"),
         ("Source → target", f"{spec.source.provider}/{spec.source.model} → {spec.target.provider}/{spec.target.model}"),
         ("Route", f"{spec.route.kind} {spec.route.name}, model {spec.route.model_name}"),
-        ("Strategy", f"{spec.strategy.type}: {steps}"),
+        ("Strategy (spec)", f"{spec.strategy.type}: {steps}"),
+        ("Steps that ran (history)", steps_run(mig)),
+        ("Approvals", approvals(mig)),
         ("Phase", mig.phase + (f" ({st.reason})" if st.reason and st.reason != mig.phase else "")),
         ("Message", st.message or DASH),
         ("Started", time_text(start)),
@@ -121,8 +206,14 @@ def timeline_section(st: ProviderMigrationStatus, end: datetime) -> Section:
 
 
 def criteria_section(
-    report: Report, mig: Migration, source: RangeSource | None, start: datetime, end: datetime
+    report: Report,
+    mig: Migration,
+    source: RangeSource | None,
+    start: datetime,
+    end: datetime,
+    blast: list[float | None],
 ) -> Section:
+    """`blast` receives the target's served and failed request counts when Prometheus has them."""
     spec, st = mig.spec, mig.status
     assert spec is not None
     section = Section("Analysis criteria")
@@ -135,6 +226,7 @@ def criteria_section(
     else:
         where = getattr(source, "url", "the metrics source")
         result = criterion_series(spec, st, source, start, end, mig.namespace)
+        blast[:] = [result.target_requests, result.target_failed]
         section.notes.extend(result.notes)
         if result.unavailable:
             section.notes.append(f"{result.unavailable}: falling back to the last analysis recorded in status.")
@@ -151,8 +243,9 @@ def criteria_section(
                 report.metrics_from = "prometheus"
                 section.notes.insert(
                     0,
-                    f"Values over the migration's lifetime from Prometheus at {where}, "
-                    "judged point by point by the operator's own criteria.",
+                    f"Values over the migration's lifetime from Prometheus at {where}: each point is one "
+                    "analysis window, the target's judged by the operator's own criteria, the source's for "
+                    "comparison.",
                 )
             elif result.series:
                 section.notes.append(
@@ -165,12 +258,18 @@ def criteria_section(
         section.notes.append("No analysis is recorded in status.")
         return section
     rows = [
-        [c.name, c.verdict, _num(c.value), _num(c.threshold), _num(c.samples, ".0f"), c.message or ""]
+        [
+            c.name,
+            c.verdict,
+            criterion_value_text(c.name, c.value),
+            criterion_value_text(c.name, c.threshold),
+            _num(c.samples, ",.0f"),
+            c.message or "",
+        ]
         for c in last.criteria
     ]
-    title = (
-        f"Last analysis: {last.verdict} at {time_text(last.time)}, step {(last.step or 0) + 1}, weight {last.weight}%"
-    )
+    at = step_text(mig, last.step if last.step is not None else -1)
+    title = f"Last analysis: {last.verdict} at {time_text(last.time)}, step {at}, weight {last.weight}%"
     section.tables.append(Table(["Criterion", "Verdict", "Value", "Threshold", "Samples", "Message"], rows, title))
     if not charted:
         figure = plots.last_analysis(last.criteria)
@@ -251,6 +350,11 @@ def cost_section(mig: Migration, series: list[CriterionSeries]) -> Section:
     if limit is not None:
         rows.append([f"Rollback above (forecast +{over:.0%})", _num(limit, ".6g")])
     section.tables.append(Table(["", fc.currency], rows))
+    volume = production_volume(st, fc.currency, actual)
+    if volume is not None:
+        section.tables.append(volume)
+    else:
+        section.notes.append("No production volume: the baseline recorded no request rate for the source.")
     if actual is None:
         section.notes.append("No measured cost: no Prometheus data and no cost criterion in the last analysis.")
     bars = [
@@ -262,6 +366,31 @@ def cost_section(mig: Migration, series: list[CriterionSeries]) -> Section:
     if figure is not None:
         section.figures.append(figure)
     return section
+
+
+MONTH_SECONDS = 30 * 86400
+
+
+def production_volume(st: ProviderMigrationStatus, currency: str, actual: float | None) -> Table | None:
+    """Cost per 30 days at the source's baseline request rate: what the decision is worth at full traffic."""
+    fc, rate = st.forecast, st.baseline.request_rate if st.baseline else None
+    if fc is None or not rate:
+        return None
+    requests = rate * MONTH_SECONDS
+    src = fc.source_cost_per_request * requests if fc.source_cost_per_request is not None else None
+
+    def row(label: str, per_request: float | None) -> list[str]:
+        monthly = per_request * requests if per_request is not None else None
+        diff = f"{monthly - src:+,.0f}" if monthly is not None and src is not None else DASH
+        return [label, _num(monthly, ",.0f"), diff]
+
+    rows = [
+        ["Source (today)", _num(src, ",.0f"), DASH],
+        row("Target, forecast", fc.target_cost_per_request),
+        row("Target, actual", actual),
+    ]
+    title = f"At production volume: {rate:,.3g} requests/s (the source's baseline), {requests:,.0f} requests / 30 days"
+    return Table(["", f"{currency} / 30 days", "against the source"], rows, title)
 
 
 def measured_cost(series: list[CriterionSeries], st: ProviderMigrationStatus) -> tuple[float | None, str]:

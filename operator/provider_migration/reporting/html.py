@@ -18,6 +18,7 @@ caption{text-align:left;font-weight:600;padding:.3rem 0}
 .note{background:#fff8c5;border-left:4px solid #d4a72c;padding:.4rem .7rem;margin:.5rem 0}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
 figcaption{color:#57606a;font-size:.85rem}
+.verdict{font-size:1.15rem;font-weight:600;border-left:6px solid #1e88e5;background:#f1f8ff;padding:.6rem .9rem}
 """
 
 
@@ -55,7 +56,8 @@ def render_html(report: Report) -> str:
         f"<title>{escape(report.title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{escape(report.title)}</h1>"
         f'<p class="generated">Generated {generated} by pmo report.</p>'
-        f'<table class="facts"><tbody>{facts}</tbody></table>{notes}'
+        + (f'<p class="verdict">{escape(report.verdict)}</p>' if report.verdict else "")
+        + f'<table class="facts"><tbody>{facts}</tbody></table>{notes}'
         + "".join(_section(s) for s in report.sections)
         + "</body></html>\n"
     )

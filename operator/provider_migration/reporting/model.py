@@ -6,6 +6,21 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# How each built-in criterion's judged value reads: a fraction as a percentage, the latency as a ratio.
+PERCENT_CRITERIA = {"errorRate": "", "cost": " over forecast", "quality": " drop"}
+
+
+def criterion_value_text(name: str, value: float | None) -> str:
+    """A criterion's value (or threshold) in words: `1.2%`, `+4.0% over forecast`, `3.00x baseline`."""
+    if value is None:
+        return "—"
+    if name in PERCENT_CRITERIA:
+        signed = "+" if name == "cost" and value >= 0 else ""
+        return f"{signed}{value * 100:.{1 if abs(value) < 10 else 0}f}%{PERCENT_CRITERIA[name]}"
+    if name == "latencyP95":
+        return f"{value:.2f}x baseline"
+    return f"{value:.4g}"
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -50,6 +65,10 @@ class CriterionSeries:
     query: str
     points: list[CriterionPoint] = field(default_factory=list)
     problem: str | None = None  # why there are no points
+    unit: str = ""  # of the raw values, once multiplied by `scale` ("%" for a fraction shown as percent)
+    scale: float = 1.0
+    raw_threshold: float | None = None  # the threshold in raw units, when it can be stated in them
+    source_points: list[tuple[datetime, float]] = field(default_factory=list)  # the source arm, for comparison
 
     @property
     def failed(self) -> bool:
@@ -68,6 +87,7 @@ class Report:
     criteria: list[CriterionSeries]  # over time, from Prometheus; empty without it
     metrics_from: str  # "prometheus" or "status"
     notes: list[str] = field(default_factory=list)  # about the report itself (where the numbers come from)
+    verdict: str = ""  # one line for a decision-maker: what happened, and why
 
     @property
     def figures(self) -> list[Figure]:

@@ -11,10 +11,11 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
 
 from provider_migration.api.status import CriterionResult, EvaluationStatus, HistoryEntry
 
-from .model import CriterionSeries, Figure
+from .model import PERCENT_CRITERIA, CriterionSeries, Figure, criterion_value_text
 
 PHASE_COLOURS = {
     "Initializing": "#b0bec5",
@@ -65,50 +66,79 @@ def weight_timeline(history: Sequence[HistoryEntry], end: datetime) -> Figure:
     xs = [_x(t) for t in times]
     for entry, start, until in zip(entries, xs, xs[1:], strict=False):
         ax.axvspan(start, until, color=PHASE_COLOURS.get(entry.phase.value, "#eeeeee"), alpha=0.35, lw=0)
-    ax.step(xs, weights, where="post", color=TARGET_COLOUR, lw=2)
+    # A step line is what happened: each split held until the next decision.
+    ax.step(xs, [100 - w for w in weights], where="post", color=SOURCE_COLOUR, lw=1.5, ls="--", label="source")
+    ax.step(xs, weights, where="post", color=TARGET_COLOUR, lw=2, label="target")
     for entry, x in zip(entries, xs, strict=False):
         colour = PHASE_COLOURS.get(entry.phase.value, "#333333")
         ax.plot(x, entry.weight, "o", color=colour, markeredgecolor="black", markersize=6, zorder=3)
     ax.set_ylim(-5, 105)
-    ax.set_ylabel("target weight (%)")
+    ax.set_ylabel("share of traffic (%)")
     ax.set_title("Phase and weight timeline")
     ax.grid(axis="y", alpha=0.3)
     _time_axis(ax)
     phases = list(dict.fromkeys(h.phase.value for h in entries))
-    handles = [Patch(color=PHASE_COLOURS.get(p, "#eeeeee"), alpha=0.6, label=p) for p in phases]
+    lines, _ = ax.get_legend_handles_labels()
+    handles = lines + [Patch(color=PHASE_COLOURS.get(p, "#eeeeee"), alpha=0.6, label=p) for p in phases]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     text = ", ".join(f"{p}" for p in phases)
-    return Figure("Phase and weight timeline", _png(fig), f"Target weight over time through the phases {text}")
+    return Figure(
+        "Phase and weight timeline", _png(fig), f"Source and target share of traffic through the phases {text}"
+    )
 
 
 def criterion_over_time(series: CriterionSeries, step_changes: Sequence[datetime]) -> Figure:
+    """Both arms' measured values as separate points (each is one analysis window: nothing is implied between
+    them), the target's coloured by the operator's verdict, the threshold in the same unit."""
     fig = MplFigure(figsize=(9, 2.8))
     ax = fig.add_subplot()
-    times = [_x(p.time) for p in series.points]
-    values = [p.value for p in series.points]
-    ax.plot(times, values, color=TARGET_COLOUR, lw=1.5, marker="o", markersize=3, label="target")
-    for verdict in ("Fail", "Inconclusive"):
+    draw_criterion(ax, series, step_changes)
+    fails = sum(p.verdict == "Fail" for p in series.points)
+    alt = (
+        f"{series.name} of source and target over time against its threshold; "
+        f"{fails} of {len(series.points)} target points fail"
+    )
+    return Figure(f"{series.name} over time", _png(fig), alt)
+
+
+def draw_criterion(ax: Axes, series: CriterionSeries, step_changes: Sequence[datetime]) -> None:
+    k = series.scale
+    if series.source_points:
+        ax.scatter(
+            [_x(t) for t, _ in series.source_points],
+            [v * k for _, v in series.source_points],
+            color=SOURCE_COLOUR,
+            marker="s",
+            s=10,
+            alpha=0.7,
+            label="source",
+        )
+    for verdict, label in (("Pass", "target"), ("Fail", "target, fails"), ("Inconclusive", "target, too few requests")):
         marked = [p for p in series.points if p.verdict == verdict]
         if marked:
-            label = "fails the criterion" if verdict == "Fail" else "too few requests"
             ax.scatter(
                 [_x(p.time) for p in marked],
-                [p.value for p in marked],
-                color=VERDICT_COLOURS[verdict],
-                s=18,
+                [p.raw * k for p in marked],
+                color=TARGET_COLOUR if verdict == "Pass" else VERDICT_COLOURS[verdict],
+                s=16,
                 zorder=3,
                 label=label,
             )
-    if series.threshold is not None:
+    if series.raw_threshold is not None:
         ax.axhline(
-            series.threshold,
+            series.raw_threshold * k,
             color=VERDICT_COLOURS["Fail"],
             ls="--",
             lw=1.2,
-            label=f"threshold ({series.fails_when} {series.threshold:g} fails)",
+            label=f"threshold ({series.fails_when} {series.raw_threshold * k:.3g}{series.unit} fails)",
         )
     for change in step_changes:
         ax.axvline(_x(change), color="#777777", lw=0.8, ls=":")
+    values = [p.raw for p in series.points] + [v for _, v in series.source_points]
+    if values and min(values) >= 0:
+        ax.set_ylim(bottom=0)  # rates, latencies and spend cannot be negative: no axis below zero
+    if series.unit == "%":
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=1))
     ax.set_title(f"{series.name}: {series.label}")
     ax.grid(alpha=0.3)
     _time_axis(ax)
@@ -116,9 +146,6 @@ def criterion_over_time(series: CriterionSeries, step_changes: Sequence[datetime
     if step_changes:
         handles.append(Line2D([], [], color="#777777", lw=0.8, ls=":", label="step change"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fails = sum(p.verdict == "Fail" for p in series.points)
-    alt = f"{series.name} over time against its threshold {series.threshold}; {fails} of {len(values)} points fail"
-    return Figure(f"{series.name} over time", _png(fig), alt)
 
 
 def last_analysis(criteria: Sequence[CriterionResult]) -> Figure | None:
@@ -136,8 +163,11 @@ def last_analysis(criteria: Sequence[CriterionResult]) -> Figure | None:
         right = max(abs(c.value), abs(c.threshold or 0)) * 1.25 or 1.0
         ax.set_xlim(min(0.0, c.value * 1.25), right)
         ax.set_yticks([0], [c.name])
-        threshold = f", threshold {c.threshold:g}" if c.threshold is not None else ""
-        ax.text(1.01, 0.5, f"{c.verdict}: {c.value:.4g}{threshold}", transform=ax.transAxes, va="center", fontsize=8)
+        threshold = f", limit {criterion_value_text(c.name, c.threshold)}" if c.threshold is not None else ""
+        text = f"{c.verdict}: {criterion_value_text(c.name, c.value)}{threshold}"
+        ax.text(1.01, 0.5, text, transform=ax.transAxes, va="center", fontsize=8)
+        if c.name in PERCENT_CRITERIA:
+            ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
     axes[0].set_title("Last analysis: each criterion's value (bar) against its threshold (dashed)")
     summary = "; ".join(f"{c.name} {c.verdict} {c.value:.4g} vs {c.threshold}" for c in shown)
     return Figure("Last analysis", _png(fig), f"Last analysis values against thresholds: {summary}")

@@ -3,6 +3,7 @@ same criteria functions the analysis uses (so the values and thresholds mean exa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,12 @@ class Wanted:
     judge: Judge
     threshold: float
     fails_when: str = "above"
+    # How people read the raw value: its unit, a factor (fractions as percent), the threshold in that unit
+    # (None when it is relative to a baseline the status lacks), and the source arm's query for comparison.
+    unit: str = ""
+    scale: float = 1.0
+    raw_threshold: float | None = None
+    source_template: str | None = None
 
 
 @dataclass
@@ -40,6 +47,10 @@ class SeriesResult:
     series: list[CriterionSeries] = field(default_factory=list)
     unavailable: str | None = None  # the source could not be asked at all
     notes: list[str] = field(default_factory=list)
+    # Blast radius: requests the target served, and how many of them failed, over the lifetime (estimates
+    # from the rate series sampled every `step`); None when the metrics do not say.
+    target_requests: float | None = None
+    target_failed: float | None = None
 
 
 def effective_analysis(spec: ProviderMigrationSpec) -> tuple[Analysis | None, str | None]:
@@ -66,10 +77,14 @@ def wanted_criteria(spec: ProviderMigrationSpec, analysis: Analysis, status: Pro
         out.append(
             Wanted(
                 "errorRate",
-                "failed / total requests",
+                "failed requests (%)",
                 queries["error_rate"],
                 lambda r, t: criteria.error_rate(r, t, above),
                 above,
+                unit="%",
+                scale=100.0,
+                raw_threshold=above,
+                source_template=queries["error_rate"],
             )
         )
     if rules.latency_p95.enabled and "latency_p95" in queries:
@@ -77,10 +92,13 @@ def wanted_criteria(spec: ProviderMigrationSpec, analysis: Analysis, status: Pro
         out.append(
             Wanted(
                 "latencyP95",
-                "p95 latency / the source's baseline p95",
+                f"p95 latency (s); fails above {ratio:g}x the source's baseline p95",
                 queries["latency_p95"],
                 lambda r, t: criteria.latency_p95(r, t, base, ratio),
                 ratio,
+                unit="s",
+                raw_threshold=base * ratio if base is not None else None,
+                source_template=queries["latency_p95"],
             )
         )
     tgt = spec.target.pricing
@@ -90,13 +108,17 @@ def wanted_criteria(spec: ProviderMigrationSpec, analysis: Analysis, status: Pro
             tin, tout, treq = (p for p in parts if p is not None)
             over, expected = rules.cost.over_forecast, forecast.target_cost_per_request if forecast else None
             template = spend_per_request(tin, tout, treq, tgt.input_per_million, tgt.output_per_million)
+            src = spec.source.pricing
             out.append(
                 Wanted(
                     "cost",
-                    "spend per request over the forecast (fraction)",
+                    f"spend per request ({tgt.currency}); fails {over:.0%} above the forecast",
                     template,
                     lambda r, t: criteria.cost(r, t, expected, over, tgt.currency),
                     over,
+                    unit=f" {tgt.currency}",
+                    raw_threshold=expected * (1 + over) if expected is not None else None,
+                    source_template=spend_per_request(tin, tout, treq, src.input_per_million, src.output_per_million),
                 )
             )
     if rules.quality.enabled and rules.quality.query:
@@ -104,10 +126,13 @@ def wanted_criteria(spec: ProviderMigrationSpec, analysis: Analysis, status: Pro
         out.append(
             Wanted(
                 "quality",
-                "drop from the source's quality (fraction)",
+                f"quality score; fails {degradation:.0%} below the source's baseline",
                 rules.quality.query,
                 lambda r, t: criteria.quality(r, t, base_q, degradation),
                 degradation,
+                "below",
+                raw_threshold=base_q * (1 - degradation) if base_q is not None else None,
+                source_template=rules.quality.query,
             )
         )
     for c in analysis.custom:
@@ -121,6 +146,8 @@ def wanted_criteria(spec: ProviderMigrationSpec, analysis: Analysis, status: Pro
                 _custom_judge(c),
                 bound,
                 "above" if c.above is not None else "below",
+                raw_threshold=bound,
+                source_template=c.query,
             )
         )
     return out
@@ -161,10 +188,11 @@ def criterion_series(
     interval = seconds(analysis.interval)
     step = step_for(start, end, interval)
     arm = ArmLabels(spec.target.backend, spec.target.model, namespace)
+    source_arm = ArmLabels(spec.source.backend, spec.source.model, namespace)
     queries = resolve_queries(analysis)
 
-    def fetch(template: str) -> tuple[str, list[Point]]:
-        promql = render(template, arm, analysis.interval)
+    def fetch(template: str, labels: ArmLabels = arm) -> tuple[str, list[Point]]:
+        promql = render(template, labels, analysis.interval)
         return promql, source.query_range(promql, start, end, step)
 
     try:
@@ -174,9 +202,16 @@ def criterion_series(
                 requests = dict(fetch(queries["requests"])[1])
             except (TemplateError, QueryFailed) as e:
                 result.notes.append(f"no request counts ({e}): every point is judged inconclusive")
+            if requests:
+                result.target_requests = sum(requests.values()) * step
         for w in wanted_criteria(spec, analysis, status):
-            series = CriterionSeries(w.name, w.label, w.threshold, w.fails_when, w.template)
+            series = CriterionSeries(w.name, w.label, w.threshold, w.fails_when, w.template, unit=w.unit, scale=w.scale)
+            series.raw_threshold = w.raw_threshold
             result.series.append(series)
+            if w.source_template is not None:
+                # Without the comparison line the target's own series still stands.
+                with contextlib.suppress(TemplateError, QueryFailed):
+                    series.source_points = fetch(w.source_template, source_arm)[1]
             try:
                 promql, points = fetch(w.template)
             except (TemplateError, MetricsError) as e:
@@ -195,6 +230,8 @@ def criterion_series(
                 point = judge_point(w, when, promql, raw, traffic)
                 if point is not None:
                     series.points.append(point)
+            if w.name == "errorRate" and requests:
+                result.target_failed = sum(rate * requests.get(when, 0.0) for when, rate in points) * step
             if not series.points:
                 series.problem = (
                     f"no data for the target backend {arm.backend!r} between {start:%Y-%m-%d %H:%M:%S} "
