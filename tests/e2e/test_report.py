@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from html import unescape
 from pathlib import Path
 
@@ -149,10 +152,12 @@ def test_report_of_a_finished_migration_without_metrics_for_its_target(  # type:
     # The same through the command line, reading the object from the API server itself.
     out = tmp_path / "plain.md"
     args = ["report", "plain", "-n", namespace, "--kubeconfig", str(control_plane.kubeconfig)]
-    assert main([*args, "--prometheus", prometheus.url, "--format", "markdown", "-o", str(out)]) == 0
+    assert main([*args, "--prometheus", prometheus.url, "-o", "markdown", "--out", str(out)]) == 0
     markdown = out.read_text()
     assert markdown.startswith(f"# Migration report: {namespace}/plain")
-    assert len(decoded_pngs(markdown)) == 1 and "has no metrics for the target arm" in markdown
+    assert "base64" not in markdown and "has no metrics for the target arm" in markdown
+    (linked,) = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert linked.startswith("plain-images/") and Image.open(tmp_path / linked).format == "PNG"
 
 
 def test_report_charts_each_criterion_the_operator_analysed(  # type: ignore[no-untyped-def]
@@ -180,10 +185,17 @@ def test_report_charts_each_criterion_the_operator_analysed(  # type: ignore[no-
     assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
 
     out = tmp_path / "analysed.html"
-    args = ["report", "analysed", "-n", namespace, "--kubeconfig", str(control_plane.kubeconfig), "-o", str(out)]
+    args = ["report", "analysed", "-n", namespace, "--kubeconfig", str(control_plane.kubeconfig), "--out", str(out)]
     assert main(args) == 0  # Prometheus from the migration's own spec.analysis
     html = out.read_text()
     assert f"Values over the migration's lifetime from Prometheus at {prometheus.url}" in unescape(html)
+    assert '<p class="verdict">Succeeded: all traffic moved to anthropic/' in html
+    if keep := os.environ.get("PMO_KEEP_REPORT"):  # for a screenshot: the report and `pmo get -o wide` beside it
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, Path(keep) / "report.html")
+        with redirect_stdout(io.StringIO()) as listed:
+            main(["get", "-o", "wide", "-n", namespace, "--kubeconfig", str(control_plane.kubeconfig)])
+        (Path(keep) / "pmo-get-o-wide.txt").write_text(listed.getvalue())
 
     source = PrometheusRangeSource(prometheus.url, timeout_s=5)
     try:
@@ -204,4 +216,8 @@ def test_report_charts_each_criterion_the_operator_analysed(  # type: ignore[no-
     assert titles[:4] == ["Phase and weight timeline", "errorRate over time", "latencyP95 over time", "cost over time"]
     assert "Cost forecast against actual" in titles
     assert len(decoded_pngs(html)) == len(report.figures)
+    # The source is plotted beside the target, and the blast radius counts what the target served.
+    assert all(s.source_points for s in series.values())
+    served = dict(report.facts)["Blast radius"]
+    assert served.startswith("at most 100% of traffic reached the target; it served about ") and "failed" in served
     assert "Prometheus, request-weighted over the lifetime" in render_markdown(report)
