@@ -14,6 +14,8 @@ import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from provider_migration.connection_errors import cause
+
 from .source import MetricsUnavailable, QueryFailed
 
 MAX_MESSAGE = 300
@@ -60,7 +62,8 @@ class PrometheusSource:
         except requests.RequestException as e:  # connection refused, DNS, TLS, timeout, invalid JSON
             if _timed_out(e):
                 raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
-            raise self._unavailable(f"is unreachable: {_short(e)}") from None
+            # The cause in words ("connection refused"), not urllib3's nested reprs: people read it in status.
+            raise self._unavailable(f"is unreachable: {cause(e)}") from None
         except PrometheusApiClientException as e:
             match = _STATUS.search(str(e))
             status = int(match.group(1)) if match else 0
