@@ -31,7 +31,7 @@ LINT_DIRS := operator workshop tests $(wildcard bench)
 lint: setup-python  ## ruff check, ruff format --check, mypy, import contracts (lint-imports)
 	$(PYTHON) -m ruff check $(LINT_DIRS)
 	$(PYTHON) -m ruff format --check $(LINT_DIRS)
-	$(PYTHON) -m mypy operator workshop tests/unit $(wildcard bench)
+	$(PYTHON) -m mypy operator workshop tests $(wildcard bench)
 	$(PYTHON) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())' --no-cache
 
 demo: setup  ## pmo demo (success scenario); the environment is left running (make dev-down). DEMO_ARGS="--scenario latency"

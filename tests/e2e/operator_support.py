@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from kubernetes import client
@@ -84,30 +84,37 @@ def migration(name: str, **spec_overrides: Any) -> dict[str, Any]:
 def create_litellm_world(kube: client.ApiClient, namespace: str, *, with_target_secret: bool = True) -> None:
     """The gateway's objects: LiteLLM ConfigMap, its Deployment, the gateway Secret and the provider key Secrets."""
     core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
-    core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "llm-gateway"}, "data": {"config.yaml": litellm_config()}}
+    gateway_config = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="llm-gateway"), data={"config.yaml": litellm_config()}
     )
+    core.create_namespaced_config_map(namespace, gateway_config)
     core.create_namespaced_secret(namespace, _secret("openai-api-key", {"api-key": SOURCE_KEY}))
     if with_target_secret:
         core.create_namespaced_secret(namespace, _secret("anthropic-api-key", {"api-key": TARGET_KEY}))
     core.create_namespaced_secret(namespace, _secret("llm-gateway-keys", {"OPENAI_API_KEY": SOURCE_KEY}))
+    deployment: Any = litellm_deployment()  # the client takes plain manifests as well as its models
+    apps.create_namespaced_deployment(namespace, deployment)
+
+
+def litellm_deployment() -> dict[str, Any]:
+    """The gateway's Deployment (nothing runs it here: the operator only bumps its pod template)."""
     labels = {"app": "litellm"}
-    apps.create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": "litellm"},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
-                },
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "litellm"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
             },
         },
-    )
+    }
 
 
-def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+def _secret(name: str, data: dict[str, str]) -> Any:
+    """A Secret manifest: a body for the client (which takes dicts as well as models) or a file in Git."""
     return {"metadata": {"name": name}, "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
 
 
@@ -210,9 +217,8 @@ class OperatorProcess:
 
 
 def get_migration(kube: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
-    return dict(
-        client.CustomObjectsApi(kube).get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
-    )
+    body = client.CustomObjectsApi(kube).get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
+    return cast(dict[str, Any], body)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -246,4 +252,4 @@ def events_text(kube: client.ApiClient, namespace: str) -> str:
 
 
 def event_reasons(kube: client.ApiClient, namespace: str) -> list[str]:
-    return [e.reason for e in client.CoreV1Api(kube).list_namespaced_event(namespace).items]
+    return [e.reason or "" for e in client.CoreV1Api(kube).list_namespaced_event(namespace).items]

@@ -39,9 +39,10 @@ def golden_set(kube: client.ApiClient, namespace: str) -> None:
         json.dumps({"messages": [{"role": "user", "content": f"Question {i}?"}], "expected": "simulated answer"})
         for i in range(ITEMS)
     ]
-    client.CoreV1Api(kube).create_namespaced_config_map(
-        namespace, {"metadata": {"name": "golden-set"}, "data": {"dataset.jsonl": "\n".join(items)}}
+    golden = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="golden-set"), data={"dataset.jsonl": "\n".join(items)}
     )
+    client.CoreV1Api(kube).create_namespaced_config_map(namespace, golden)
 
 
 def gated(source_url: str, target_url: str) -> dict:  # type: ignore[type-arg]

@@ -13,11 +13,15 @@ from pmo_devenv import Binaries, ControlPlane
 pytestmark = pytest.mark.e2e
 
 
+def meta(name: str) -> client.V1ObjectMeta:
+    return client.V1ObjectMeta(name=name)
+
+
 def test_restart_apiserver_keeps_address_and_data(binaries: Binaries, tmp_path: Path) -> None:
     with ControlPlane(tmp_path / "cp", binaries) as cp:
         api = cp.api_client()
         core = client.CoreV1Api(api)
-        core.create_namespaced_config_map("default", {"metadata": {"name": "kept"}, "data": {"k": "v"}})
+        core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=meta("kept"), data={"k": "v"}))
         server, old_pid = cp.server, cp.apiserver.pid  # type: ignore[union-attr]
 
         cp.restart_apiserver()
@@ -25,6 +29,6 @@ def test_restart_apiserver_keeps_address_and_data(binaries: Binaries, tmp_path: 
         assert cp.apiserver is not None and cp.apiserver.pid != old_pid and cp.apiserver.alive()
         assert cp.server == server
         assert core.read_namespaced_config_map("kept", "default").data == {"k": "v"}, "etcd data survives"
-        core.create_namespaced_config_map("default", {"metadata": {"name": "after"}})  # writes work again
+        core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=meta("after")))  # writes work again
         assert cp.etcd is not None and cp.etcd.alive(), "etcd itself was left running"
         api.close()

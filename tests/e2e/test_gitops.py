@@ -28,6 +28,7 @@ from operator_support import (
     event_reasons,
     get_migration,
     litellm_config,
+    litellm_deployment,
     migration,
     phase_of,
     target_weight_in,
@@ -53,7 +54,6 @@ def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
 
 def git_manifests() -> list[dict[str, Any]]:
     """What the user keeps in Git: the gateway at 100 % source, its keys, and the migration (holding at 50 %)."""
-    labels = {"app": "litellm"}
     steps = [{"weight": 10, "pause": "1s"}, {"weight": 50, "pause": "30m"}, {"weight": 100}]
     return [
         {
@@ -65,18 +65,7 @@ def git_manifests() -> list[dict[str, Any]]:
         _secret("openai-api-key", {"api-key": SOURCE_KEY}),
         _secret("anthropic-api-key", {"api-key": TARGET_KEY}),
         _secret("llm-gateway-keys", {"OPENAI_API_KEY": SOURCE_KEY}),
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "litellm"},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "litellm", "image": "ghcr.io/berriai/litellm:main-stable"}]},
-                },
-            },
-        },
+        litellm_deployment(),
         migration(NAME, strategy={"type": "Phased", "steps": steps}),
     ]
 

@@ -142,6 +142,7 @@ def test_split_reload_model_info_and_metrics(
         time.sleep(1.5)
         assert len(gateway.rollouts) == 1
         # ... a pod-template change rolls it: and a deployment without a weight now counts as 0.
+        assert objects.reload_deployment is not None
         apps.patch_namespaced_deployment(
             objects.reload_deployment,
             namespace,

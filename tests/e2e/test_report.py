@@ -50,7 +50,7 @@ def create(kube: client.ApiClient, namespace: str, body: dict) -> None:  # type:
 
 
 def decoded_pngs(text: str) -> list[Image.Image]:
-    images = []
+    images: list[Image.Image] = []
     for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", text):
         image = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
         image.load()
