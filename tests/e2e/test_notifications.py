@@ -76,15 +76,18 @@ def configure(kube: client.ApiClient, namespace: str, receiver: Receiver) -> Non
         "defaultSubscriptions": {namespace: [{"service": "oncall"}, {"service": "down"}, {"service": "unset"}]},
         "templates": {"default": {"title": "$trigger", "body": "$namespace/$name: $message (step $step, $weight%)"}},
     }
+    meta = client.V1ObjectMeta(name="pmo-notifications")
     core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "pmo-notifications"}, "data": {"config.yaml": yaml.safe_dump(config)}}
+        namespace, client.V1ConfigMap(metadata=meta, data={"config.yaml": yaml.safe_dump(config)})
     )
     urls = {
         "notify-oncall": f"json://pmo:{TOKEN}@127.0.0.1:{receiver.port}/hook?rto=3",
         "notify-down": f"json://pmo:{TOKEN}@127.0.0.1:{free_port()}/hook?cto=1",  # nothing listens
     }
     for name, url in urls.items():
-        core.create_namespaced_secret(namespace, {"metadata": {"name": name}, "stringData": {"url": url}})
+        core.create_namespaced_secret(
+            namespace, client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"url": url})
+        )
 
 
 def test_each_notification_arrives_once_in_order_through_two_sigkills(  # type: ignore[no-untyped-def]

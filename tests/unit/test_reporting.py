@@ -425,6 +425,7 @@ def test_approvals_name_the_step_request_and_the_client_that_sent_it() -> None:
 
 
 def test_criteria_charts_show_separate_points_from_zero_with_percentages(report: Report) -> None:
+    import numpy as np
     from matplotlib.figure import Figure as MplFigure
 
     from provider_migration.reporting.plots import draw_criterion
@@ -433,9 +434,9 @@ def test_criteria_charts_show_separate_points_from_zero_with_percentages(report:
     ax = MplFigure().add_subplot()
     draw_criterion(ax, errors, [T0 + timedelta(minutes=18)])
     # Only the threshold and the step change are lines; the measurements are unjoined markers.
-    assert all(len(line.get_xdata()) == 2 for line in ax.get_lines()) and len(ax.get_lines()) == 2
+    assert all(len(np.asarray(line.get_xdata())) == 2 for line in ax.get_lines()) and len(ax.get_lines()) == 2
     assert ax.get_ylim()[0] == 0, "no negative error axis"
-    assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(5.0), "the threshold in percent"
+    assert np.asarray(ax.get_lines()[0].get_ydata())[0] == pytest.approx(5.0), "the threshold in percent"
     assert {label for label in ax.get_legend_handles_labels()[1]} >= {"source", "target"}
     table = next(t for s in report.sections for t in s.tables if t.title.startswith("Last analysis"))
     assert [r[2:4] for r in table.rows] == [
