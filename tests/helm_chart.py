@@ -34,17 +34,13 @@ MODES: dict[str, dict[str, Any]] = {
     },
 }
 
-# Every API call the operator makes, as (group, resource, verbs): the chart must grant exactly these
+# Every API call the operator makes as itself, as (group, resource, verbs): the chart must grant exactly these
 # (plus kopf peering in HA mode). tests/e2e/test_rbac.py proves they suffice for a whole migration.
 OPERATOR_NEEDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("migrations.llmops.dev", "providermigrations", ("get", "list", "watch", "patch")),
     ("migrations.llmops.dev", "providermigrations/status", ("get", "patch")),
     ("", "events", ("create", "patch")),  # kopf posts core/v1 Events
-    ("", "configmaps", ("get", "create", "patch")),  # LiteLLM config route; evaluation results
-    ("", "secrets", ("get", "patch")),  # source/target keys named in specs; the gateway Secret
-    ("apps", "deployments", ("get", "patch")),  # LiteLLM reload annotation
-    ("gateway.networking.k8s.io", "httproutes", ("get", "patch")),
-    ("aigateway.envoyproxy.io", "aigatewayroutes", ("get", "patch")),
+    ("", "serviceaccounts", ("impersonate",)),  # every tenant object is touched as the namespace's own account
 ]
 
 

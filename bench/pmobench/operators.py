@@ -12,7 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from pmo_devenv.kubeconfig import api_client
 from pmo_devenv.net import free_port
+from pmo_devenv.tenancy import LOOPBACK_CREDENTIAL_URLS, delegate_to_migrations
 
 BARE_OPERATOR = Path(__file__).resolve().parents[1] / "bare_operator.py"
 _PR_SET_PDEATHSIG = 1
@@ -100,11 +102,19 @@ class PmoOperator(OperatorProcess):
                 str(self.metrics_port),
                 "--log-level",
                 log_level,
+                "--allow-credentials-to",
+                LOOPBACK_CREDENTIAL_URLS,
             ],
             log_path,
         )
+        self.kubeconfig, self.namespace = kubeconfig, namespace
 
     def start(self) -> None:
+        api = api_client(self.kubeconfig)
+        try:
+            delegate_to_migrations(api, self.namespace)  # the namespace lets migrations act as its pmo-migrator
+        finally:
+            api.close()
         # A fresh port each start: the killed process's socket may linger a moment.
         self.health_port, self.metrics_port = free_port(), free_port()
         self.argv[self.argv.index("--liveness") + 1] = f"http://127.0.0.1:{self.health_port}/healthz"

@@ -18,6 +18,7 @@ from typing import Any, cast
 import yaml
 from kubernetes import client
 
+from pmo_devenv import LOOPBACK_CREDENTIAL_URLS, api_client, delegate_to_migrations
 from provider_migration.api import constants as c
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,6 +174,11 @@ class OperatorProcess:
         self.starts = 0
 
     def start(self) -> None:
+        api = api_client(Path(self.kubeconfig))
+        try:
+            delegate_to_migrations(api, self.namespace)  # the namespace lets migrations act as its pmo-migrator
+        finally:
+            api.close()
         self.health_port = free_port()
         pmo = shutil.which("pmo") or sys.executable
         args = [pmo] if pmo.endswith("pmo") else [pmo, "-m", "provider_migration.cli.main"]
@@ -189,6 +195,8 @@ class OperatorProcess:
                 f"http://127.0.0.1:{self.health_port}/healthz",
                 "--metrics-port",
                 "0",
+                "--allow-credentials-to",
+                LOOPBACK_CREDENTIAL_URLS,
                 *self.extra_args,
             ],
             stdout=log,

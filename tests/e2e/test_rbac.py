@@ -40,7 +40,7 @@ from operator_support import (
 )
 
 from helm_chart import CHART, OPERATOR_NEEDS, run_helm
-from pmo_devenv import ControlPlane, ExistingCluster, api_client
+from pmo_devenv import MIGRATOR, ControlPlane, ExistingCluster, api_client, delegate_to_migrations
 from provider_migration.api import constants as c
 
 pytestmark = pytest.mark.e2e
@@ -202,22 +202,31 @@ def test_namespaced_mode_allows_every_operator_verb_in_watched_namespaces_only(
 def test_namespaced_mode_refuses_secrets_it_has_no_business_reading(
     install: Callable[..., Release], kube: client.ApiClient, namespace: str
 ) -> None:
+    """The operator's own identity reads no Secret, ConfigMap or Deployment anywhere: it acts as the namespace's
+    ServiceAccount, and gets exactly what the namespace delegated to it."""
     release = install({"rbac": {"scope": "namespaced"}}, watched=1)
     watched = release.watched[0]
     _seed(kube, watched)
     _seed(kube, namespace)  # same names, in a namespace the operator does not watch
     core = client.CoreV1Api(release.api)
-    # Reading a Secret named in a spec, in a watched namespace: allowed (the positive control).
-    assert _status_of(lambda: core.read_namespaced_secret("openai-api-key", watched)) == 200
-    assert _status_of(lambda: core.read_namespaced_secret("openai-api-key", namespace)) == 403
+    for ns in (watched, namespace):
+        assert _status_of(lambda: core.read_namespaced_secret("openai-api-key", ns)) == 403  # noqa: B023
+        assert _status_of(lambda: core.read_namespaced_config_map("llm-gateway", ns)) == 403  # noqa: B023
     assert _status_of(lambda: core.list_namespaced_secret(watched)) == 403
     assert _status_of(lambda: core.list_secret_for_all_namespaces()) == 403
     assert _status_of(lambda: core.delete_namespaced_config_map("llm-gateway", watched)) == 403
     assert _status_of(lambda: core.delete_namespaced_secret("openai-api-key", watched)) == 403
     assert client.CoreV1Api(kube).read_namespaced_config_map("llm-gateway", watched).data
-    # kubectl's view of the same identity agrees.
-    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={watched}").stdout.strip() == "yes"
-    assert release.kubectl("auth", "can-i", "list", "secrets", f"-n={watched}").stdout.strip() == "no"
+    # As the namespace's pmo-migrator: nothing before the namespace delegates, exactly the delegation after.
+    as_migrator = ["--as", f"system:serviceaccount:{watched}:{MIGRATOR}"]
+    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={watched}", *as_migrator).stdout.strip() == "no"
+    delegate_to_migrations(kube, watched)
+    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={watched}", *as_migrator).stdout.strip() == "yes"
+    assert release.kubectl("auth", "can-i", "list", "secrets", f"-n={watched}", *as_migrator).stdout.strip() == "no"
+    as_other = ["--as", f"system:serviceaccount:{namespace}:{MIGRATOR}"]  # not a watched namespace
+    assert "yes" not in release.kubectl("auth", "can-i", "get", "secrets", f"-n={namespace}", *as_other).stdout
+    # kubectl's view of the operator's own identity agrees.
+    assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={watched}").stdout.strip() == "no"
     assert release.kubectl("auth", "can-i", "get", "secrets", f"-n={namespace}").stdout.strip() == "no"
 
 
@@ -236,6 +245,11 @@ def test_cluster_mode_allows_every_operator_verb_in_any_namespace_and_refuses_th
         assert _status_of(lambda: core.list_namespaced_secret(other)) == 403
         assert _status_of(lambda: core.delete_namespaced_config_map("llm-gateway", other)) == 403
         assert not release.can_i("watch", "", "secrets", other)
+        for group, resource in (("", "secrets"), ("", "configmaps"), ("apps", "deployments")):
+            assert not release.can_i("get", group, resource, other), resource  # only as a namespace's account
+            assert not release.can_i("patch", group, resource, other), resource
+        assert not release.can_i("impersonate", "", "users", None)  # ServiceAccounts only, never a person
+        assert not release.can_i("impersonate", "", "groups", None)
         assert not release.can_i("update", "", "secrets", other)
         assert not release.can_i("delete", "migrations.llmops.dev", "providermigrations", other)
         assert not release.can_i("create", "migrations.llmops.dev", "providermigrations", other)
@@ -311,6 +325,7 @@ def test_the_operator_runs_a_whole_migration_with_only_the_charts_permissions(
     release = install(values, watched=1)
     ns = release.watched[0]
     create_litellm_world(kube, ns)
+    delegate_to_migrations(kube, ns)
     health_port = free_port()
     args = _operator_args(kube, release, health_port)
     assert ("--peering=" + release.service_account in args) == ha
@@ -360,6 +375,7 @@ def test_two_replicas_in_a_peering_one_works_the_other_stands_by(
     release = install({"rbac": {"scope": "namespaced"}, "ha": {"enabled": True, "replicas": 2}}, watched=1)
     ns = release.watched[0]
     create_litellm_world(kube, ns)
+    delegate_to_migrations(kube, ns)
     procs = [
         _start_operator(_operator_args(kube, release, free_port()), release, tmp_path / f"replica-{i}.log")
         for i in range(2)
@@ -383,3 +399,187 @@ def test_two_replicas_in_a_peering_one_works_the_other_stands_by(
     # kopf logs a replica's stand-by differently depending on who started first; the work tells: exactly one
     # replica projected the key and routed traffic.
     assert sum("projected the target key" in text for text in logs) == 1, "exactly one replica worked"
+
+
+class _Recorder:
+    """A loopback HTTP server that records every request it receives (path and Authorization header)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received = self.received = []  # type: list[tuple[str, str]]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                received.append((self.path, self.headers.get("Authorization") or self.headers.get("x-api-key") or ""))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"status": "success", "data": {"resultType": "vector", "result": []}}')
+
+            do_GET = do_POST = _any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _tenant_kubeconfig(control_plane: Cluster, kube: client.ApiClient, ns: str, path: Path) -> Path:
+    """A user of `ns` who may only create and look at ProviderMigrations there."""
+    core, rbac = client.CoreV1Api(kube), client.RbacAuthorizationV1Api(kube)
+    core.create_namespaced_service_account(ns, {"metadata": {"name": "tenant"}})
+    rules = [{"apiGroups": [c.GROUP], "resources": [c.PLURAL], "verbs": ["create", "get", "list", "patch"]}]
+    rbac.create_namespaced_role(ns, {"metadata": {"name": "tenant"}, "rules": rules})
+    rbac.create_namespaced_role_binding(
+        ns,
+        {
+            "metadata": {"name": "tenant"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"},
+            "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": ns}],
+        },
+    )
+    token = subprocess.run(
+        ["kubectl", f"--kubeconfig={control_plane.kubeconfig}", "create", "token", "tenant", f"-n={ns}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    return control_plane.kubeconfig_for_token(token, path)
+
+
+def test_a_tenant_cannot_use_the_operator_to_read_send_overwrite_delete_or_restart_anything(
+    install: Callable[..., Release], control_plane: Cluster, kube: client.ApiClient, tmp_path: Path
+) -> None:
+    """The confused-deputy attacks, by a user who may only create ProviderMigrations: each is Blocked with a
+    reason before any request leaves, and every object stays exactly as it was."""
+    allowed, attacker = _Recorder(), _Recorder()
+    release = install({"rbac": {"scope": "namespaced"}, "tenancy": {"credentialURLs": [allowed.url + "/"]}}, watched=1)
+    ns = release.watched[0]
+    create_litellm_world(kube, ns)  # the namespace has not delegated anything to pmo-migrator
+    core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
+    for name, key, value in (
+        ("payments-signing", "hmac", "hmac-VALUE-0f3a"),
+        ("db-credentials", "password", "db-VALUE-77e1"),
+        ("redis-credentials", "password", "redis-VALUE-1b9c"),
+    ):
+        core.create_namespaced_secret(ns, {"metadata": {"name": name}, "stringData": {key: value}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "team-config"}, "data": {"dataset.jsonl": "{}"}})
+    apps.create_namespaced_deployment(
+        ns,
+        {
+            "metadata": {"name": "postgres"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "postgres"}},
+                "template": {
+                    "metadata": {"labels": {"app": "postgres"}},
+                    "spec": {"containers": [{"name": "postgres", "image": "postgres:17"}]},
+                },
+            },
+        },
+    )
+    before = {
+        "secrets": {
+            s.metadata.name: (s.metadata.resource_version, s.data) for s in core.list_namespaced_secret(ns).items
+        },
+        "configmaps": {m.metadata.name: m.metadata.resource_version for m in core.list_namespaced_config_map(ns).items},
+        "deployments": {
+            d.metadata.name: d.metadata.resource_version for d in apps.list_namespaced_deployment(ns).items
+        },
+    }
+    tenant = api_client(_tenant_kubeconfig(control_plane, kube, ns, tmp_path / "tenant.kubeconfig"))
+    assert _status_of(lambda: client.CoreV1Api(tenant).read_namespaced_secret("payments-signing", ns)) == 403
+
+    def prometheus(url: str) -> dict[str, Any]:
+        return {"prometheus": {"url": url, "authSecret": {"name": "payments-signing", "key": "hmac"}}}
+
+    base = migration("x")["spec"]
+    target_as = {**base["target"], "credentials": {"secretName": "payments-signing", "key": "hmac"}}
+    attacks: dict[str, tuple[dict[str, Any], str]] = {
+        # the finding: a Secret the tenant cannot read, sent to the tenant's server, for a route that does not exist
+        "send-secret": (
+            {"route": {**base["route"], "name": "no-such-route"}, "analysis": prometheus(attacker.url)},
+            "CredentialURLNotAllowed",
+        ),
+        "read-secret": ({"analysis": prometheus(allowed.url)}, "NotPermitted"),
+        "overwrite-key": (
+            {
+                "route": {**base["route"], "modelName": "m2"},
+                "gatewaySecret": "db-credentials",
+                "target": {**target_as, "credentials": {**target_as["credentials"], "gatewayKey": "password"}},
+            },
+            "NotPermitted",
+        ),
+        "delete-key": (
+            {
+                "route": {**base["route"], "modelName": "m3"},
+                "gatewaySecret": "redis-credentials",
+                "source": {**base["source"], "credentials": {"secretName": "openai-api-key", "gatewayKey": "password"}},
+            },
+            "NotPermitted",
+        ),
+        "restart": (
+            {"route": {**base["route"], "modelName": "m4", "reload": {"deployment": "postgres"}}},
+            "NotPermitted",
+        ),
+        "evaluate-to-attacker": (
+            {
+                "route": {**base["route"], "modelName": "m5"},
+                "target": {**target_as, "apiBase": attacker.url + "/v1"},
+                "evaluation": {"dataset": {"configMap": "team-config"}},
+            },
+            "CredentialURLNotAllowed",
+        ),
+        "read-configmap": (
+            {
+                "route": {**base["route"], "modelName": "m6"},
+                "source": {**base["source"], "apiBase": allowed.url + "/v1"},
+                "target": {**base["target"], "apiBase": allowed.url + "/v1"},
+                "evaluation": {"dataset": {"configMap": "team-config"}},
+            },
+            "NotPermitted",
+        ),
+    }
+    proc, log_path = _start_operator(_operator_args(kube, release, free_port()), release, tmp_path / "operator.log")
+    try:
+        for name, (overrides, _) in attacks.items():
+            client.CustomObjectsApi(tenant).create_namespaced_custom_object(
+                c.GROUP, c.VERSION, ns, c.PLURAL, migration(name, **overrides)
+            )
+        for name in attacks:
+            wait_for(lambda: phase_of(kube, ns, name) == "Blocked", 60, f"{name} to be Blocked")  # noqa: B023
+        statuses = {name: get_migration(kube, ns, name)["status"] for name in attacks}
+    finally:
+        _stop(proc)
+        allowed.close()
+        attacker.close()
+    log_text = log_path.read_text(errors="replace")
+    print("---- operator log (tail) ----\n" + "\n".join(log_text.splitlines()[-40:]))
+    for name, (_, reason) in attacks.items():
+        assert statuses[name]["reason"] == reason, (name, statuses[name].get("message"))
+        assert statuses[name]["message"], name
+    assert "no-such-route" not in statuses["send-secret"]["message"]  # refused before the route was even read
+    assert attacker.received == [] and allowed.received == []  # nothing left the operator
+    after = {
+        "secrets": {
+            s.metadata.name: (s.metadata.resource_version, s.data) for s in core.list_namespaced_secret(ns).items
+        },
+        "configmaps": {m.metadata.name: m.metadata.resource_version for m in core.list_namespaced_config_map(ns).items},
+        "deployments": {
+            d.metadata.name: d.metadata.resource_version for d in apps.list_namespaced_deployment(ns).items
+        },
+    }
+    # Nothing written, nothing created (no evaluation ConfigMap), nothing deleted; kube-root-ca.crt aside.
+    assert after == before
+    for text in (log_text, events_text(kube, ns), json.dumps(statuses)):
+        for value in ("hmac-VALUE-0f3a", "db-VALUE-77e1", "redis-VALUE-1b9c", SOURCE_KEY, TARGET_KEY):
+            assert value not in text

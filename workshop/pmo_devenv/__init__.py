@@ -8,8 +8,11 @@ from .controlplane import ControlPlane, ExistingCluster
 from .environment import DevEnvironment
 from .kubeconfig import api_client, kubeconfig_for_token, write_kubeconfig
 from .prometheus import Prometheus
+from .tenancy import LOOPBACK_CREDENTIAL_URLS, MIGRATOR, delegate_to_migrations
 
 __all__ = [
+    "LOOPBACK_CREDENTIAL_URLS",
+    "MIGRATOR",
     "Binaries",
     "BinariesMissing",
     "ControlPlane",
@@ -18,6 +21,7 @@ __all__ = [
     "Prometheus",
     "api_client",
     "build_binaries",
+    "delegate_to_migrations",
     "find_binaries",
     "find_prometheus",
     "kubeconfig_for_token",

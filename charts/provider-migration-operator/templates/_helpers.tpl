@@ -69,6 +69,8 @@ The API permissions the operator uses, and nothing more (see docs/helm.md for wh
 Rendered into the ClusterRole, or into one Role per watched namespace.
 */}}
 {{- define "pmo.rbacRules" -}}
+{{- /* The operator's own identity: serve ProviderMigrations, post Events, act as a namespace's ServiceAccount.
+Everything a migration reads or writes is done as that ServiceAccount (impersonated): its RBAC decides. */ -}}
 - apiGroups: ["migrations.llmops.dev"]
   resources: ["providermigrations"]
   verbs: ["get", "list", "watch", "patch"]
@@ -79,20 +81,8 @@ Rendered into the ClusterRole, or into one Role per watched namespace.
   resources: ["events"]
   verbs: ["create", "patch"]
 - apiGroups: [""]
-  resources: ["configmaps"]
-  verbs: ["get", "create", "patch"]
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "patch"]
-- apiGroups: ["apps"]
-  resources: ["deployments"]
-  verbs: ["get", "patch"]
-- apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["httproutes"]
-  verbs: ["get", "patch"]
-- apiGroups: ["aigateway.envoyproxy.io"]
-  resources: ["aigatewayroutes"]
-  verbs: ["get", "patch"]
+  resources: ["serviceaccounts"]
+  verbs: ["impersonate"]
 {{- end -}}
 
 {{/* kopf peering (ha.enabled): watch all peering objects, write only our own. */}}

@@ -43,6 +43,8 @@ class BlockedReason(StrEnum):
     SECRET_NOT_FOUND = "SecretNotFound"
     EVALUATION_FAILED = "EvaluationFailed"
     BASELINE_UNAVAILABLE = "BaselineUnavailable"
+    NOT_PERMITTED = "NotPermitted"  # the migration's ServiceAccount lacks a grant the spec needs
+    CREDENTIAL_URL_NOT_ALLOWED = "CredentialURLNotAllowed"  # a credential would go to a URL the admin did not allow
 
 
 class RollbackReason(StrEnum):

@@ -531,6 +531,11 @@ class ProviderMigrationSpec(ApiModel):
         description="Where the traffic goes."
     )
     gateway_secret: Name | None = Field(default=None, description="Secret the gateway reads provider keys from.")
+    service_account_name: Name | None = Field(
+        default=None,
+        description="ServiceAccount of this namespace the operator acts as for every object this migration reads "
+        "or writes (default: the operator's --service-account, pmo-migrator); its RBAC decides what it may touch.",
+    )
     strategy: Strategy = Field(
         default_factory=_default_strategy, description="The steps (default: BigBang, one step to 100 %)."
     )

@@ -33,6 +33,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="ConfigMap with the notification services (config.yaml); their Secrets are read from its namespace",
     )
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--service-account",
+        default="pmo-migrator",
+        help="ServiceAccount (in each migration's namespace) migrations act as unless spec.serviceAccountName "
+        "says otherwise; its RBAC decides what a migration may touch. '' acts as the operator itself "
+        "(single-tenant development clusters only)",
+    )
+    parser.add_argument(
+        "--allow-credentials-to",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a URL prefix (scheme://host[:port][/path]) or regex:<pattern> a credential may be sent to "
+        "(Prometheus auth, evaluation endpoints); repeatable. Default: none",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,9 +64,15 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig  # kopf's own login reads it too
+    from provider_migration.controller.authority import URLPolicyError
+
     try:
-        handlers.install(production_ports(args.kubeconfig))
+        ports = production_ports(args.kubeconfig, args.service_account or None, args.allow_credentials_to)
+        handlers.install(ports)
         notify.install(notifier(args.kubeconfig, args.notifications))
+    except URLPolicyError as e:
+        print(f"pmo run: {e}", file=sys.stderr)
+        return 2
     except Exception as e:  # a bad kubeconfig or no cluster configuration at all: one line, not a traceback
         from .kubeclient import config_problem
 

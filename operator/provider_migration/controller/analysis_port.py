@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from kubernetes import client
@@ -39,13 +40,13 @@ def prometheus_token(core: client.CoreV1Api, namespace: str, prom: api.Prometheu
 
 
 class PrometheusAnalysis:
-    def __init__(self, api_client: client.ApiClient) -> None:
-        self._core = client.CoreV1Api(api_client)
+    def __init__(self, api_for: Callable[[str, ProviderMigrationSpec], client.ApiClient]) -> None:
+        self._api_for = api_for  # the migration's own ServiceAccount reads its auth Secret
 
     def _source(self, namespace: str, spec: ProviderMigrationSpec) -> PrometheusSource:
         assert spec.analysis is not None  # decide() asks for analysis only when it is configured
         prom = spec.analysis.prometheus
-        token = prometheus_token(self._core, namespace, prom)
+        token = prometheus_token(client.CoreV1Api(self._api_for(namespace, spec)), namespace, prom)
         return PrometheusSource(prom.url, timeout_s=float(seconds(prom.timeout)), bearer_token=token)
 
     def baseline(self, namespace: str, spec: ProviderMigrationSpec, now: datetime) -> BaselineObservation:

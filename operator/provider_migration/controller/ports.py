@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from provider_migration.api.reasons import BlockedReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import AnalysisStatus, EvaluationStatus, ProviderMigrationStatus
 from provider_migration.core.observations import BaselineObservation
@@ -43,3 +44,5 @@ class Ports:
     credentials: Callable[[str, ProviderMigrationSpec], CredentialManager]
     analysis: AnalysisPort
     evaluation: EvaluationPort
+    # Asked first each tick: (status reason, message) when the migration may not act (controller/authority.py).
+    authority: Callable[[str, str, ProviderMigrationSpec], tuple[BlockedReason, str] | None] | None = None

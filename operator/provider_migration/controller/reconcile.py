@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from provider_migration.api import constants as c
+from provider_migration.api.reasons import BlockedReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import ProviderMigrationStatus
 from provider_migration.core.actions import (
@@ -25,10 +26,11 @@ from provider_migration.core.actions import (
     RemoveSourceFromRoute,
     SetWeights,
 )
-from provider_migration.core.decide import Decision, decide, needs, reject_spec
-from provider_migration.core.observations import Observations
+from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
+from provider_migration.core.observations import Observations, RouteState
 from provider_migration.notifications.outbox import enqueue
 from provider_migration.routing.errors import RouteError
+from provider_migration.safetext import safe_error
 
 from .ports import Ports
 
@@ -81,21 +83,57 @@ def reconcile(
 
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
-    want = needs(spec, status, now)
-    obs = Observations(
+    obs = _observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now)
+    decision = decide(spec, status, obs, now)
+    if obs.refused is None:  # a refused migration acts on nothing
+        for effect in decision.effects:
+            _execute(effect, route, creds)
+    return _finish(ports, body, status, decision, now)
+
+
+def _observe(
+    ports: Ports,
+    namespace: str,
+    name: str,
+    spec: ProviderMigrationSpec,
+    status: ProviderMigrationStatus,
+    body: dict[str, Any],
+    claims: RouteClaims,
+    route: Any,
+    creds: Any,
+    generation: int,
+    now: datetime,
+) -> Observations:
+    """The cheap observations first; the expensive ones (Prometheus, golden set) only when nothing refuses the
+    migration and no precondition blocks it, so a Blocked migration never sends a query or a credential.
+    Analysis still runs while a rollout that already carries target traffic is Blocked (a failing target
+    must roll back); it goes only to an allowed URL."""
+    cheap = Observations(
         generation=generation,
-        route=route.read(),
-        secrets=creds.read(),
+        route=RouteState(found=False),
         commands=commands_of(body),
         route_in_use_by=claims(namespace, spec, name),
-        analysis=ports.analysis.analyze(namespace, spec, status, now) if want.analysis else None,
-        baseline=ports.analysis.baseline(namespace, spec, now) if want.baseline else None,
-        evaluation=ports.evaluation.evaluate(namespace, name, spec, now) if want.evaluation else None,
+        refused=ports.authority(namespace, name, spec) if ports.authority is not None else None,
     )
-    decision = decide(spec, status, obs, now)
-    for effect in decision.effects:
-        _execute(effect, route, creds)
-    return _finish(ports, body, status, decision, now)
+    if cheap.refused is not None:
+        return cheap
+    try:
+        cheap = replace(cheap, route=route.read(), secrets=creds.read())
+    except Exception as e:
+        if getattr(e, "status", None) == 403 or "HTTP 403" in str(e):  # RBAC changed since the access review
+            return replace(
+                cheap,
+                refused=(BlockedReason.NOT_PERMITTED, f"reading the route or its Secrets was refused: {safe_error(e)}"),
+            )
+        raise
+    want = needs(spec, status, now)
+    blocked = precondition_blocker(spec, status, cheap) is not None
+    return replace(
+        cheap,
+        analysis=ports.analysis.analyze(namespace, spec, status, now) if want.analysis else None,
+        baseline=ports.analysis.baseline(namespace, spec, now) if want.baseline and not blocked else None,
+        evaluation=ports.evaluation.evaluate(namespace, name, spec, now) if want.evaluation and not blocked else None,
+    )
 
 
 def _finish(

@@ -1,6 +1,9 @@
-"""Production adapters behind the controller's ports, all on one synchronous kubernetes ApiClient."""
+"""Production adapters behind the controller's ports. Every tenant object is read and written as the migration's
+ServiceAccount (controller/authority.py); only ProviderMigrations use the operator's own identity."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from kubernetes import client, config
 
@@ -8,6 +11,7 @@ from provider_migration.credentials.secrets import SecretCredentialManager
 from provider_migration.routing.factory import route_adapter
 
 from .analysis_port import PrometheusAnalysis
+from .authority import DEFAULT_SERVICE_ACCOUNT, Authority, CredentialURLPolicy, Impersonation
 from .evaluation_port import GoldenSetEvaluation
 from .ports import Ports
 from .store import KubeMigrationStore
@@ -25,12 +29,23 @@ def api_client(kubeconfig: str | None = None) -> client.ApiClient:
     return api
 
 
-def production_ports(kubeconfig: str | None = None) -> Ports:
+def production_ports(
+    kubeconfig: str | None = None,
+    service_account: str | None = DEFAULT_SERVICE_ACCOUNT,
+    credential_urls: Sequence[str] = (),
+) -> Ports:
+    """`service_account`: the default ServiceAccount migrations act as (None: the operator's own identity, for
+    single-tenant development clusters only). `credential_urls`: where credentials may be sent."""
     api = api_client(kubeconfig)
+    tenants = Impersonation(api.configuration, service_account)
+    authority = Authority(tenants, CredentialURLPolicy(tuple(credential_urls)))
     return Ports(
         migrations=KubeMigrationStore(api),
-        routes=lambda namespace, spec: route_adapter(api, namespace, spec),
-        credentials=lambda namespace, spec: SecretCredentialManager(api, namespace, spec),
-        analysis=PrometheusAnalysis(api),
-        evaluation=GoldenSetEvaluation(api),
+        routes=lambda namespace, spec: route_adapter(tenants.client_for(namespace, spec), namespace, spec),
+        credentials=lambda namespace, spec: SecretCredentialManager(
+            tenants.client_for(namespace, spec), namespace, spec
+        ),
+        analysis=PrometheusAnalysis(tenants.client_for),
+        evaluation=GoldenSetEvaluation(api, tenants.client_for),
+        authority=authority.refusal,
     )

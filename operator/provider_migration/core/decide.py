@@ -349,6 +349,9 @@ class _Machine:
         st = self.st
         route = self.obs.route
         cause = st.reason or EventReason.ROLLED_BACK
+        if self.obs.refused is not None:  # the route could not be looked at: try again, never claim it restored
+            self.requeue(ACTIVE_WAIT)
+            return
         if not route.found or route.error is not None or not route.source_present:
             st.current_weight = st.mirror_percent = 0
             st.completed_at = self.now
@@ -412,38 +415,7 @@ class _Machine:
 
     def blocker(self) -> tuple[BlockedReason, str] | None:
         """A precondition that stops the rollout where it is (not a failure: cleared ones resume)."""
-        obs, st = self.obs, self.st
-        route = obs.route
-        kind, name = self.spec.route.kind, self.spec.route.name
-        if obs.route_in_use_by:
-            return (
-                BlockedReason.ROUTE_IN_USE,
-                f"{kind} {name} model {self.spec.route.model_name} is driven by {obs.route_in_use_by}",
-            )
-        if not route.found:
-            return BlockedReason.ROUTE_NOT_FOUND, f"{kind} {name} not found"
-        if route.error is not None:
-            return BlockedReason.ROUTE_INVALID, f"{kind} {name}: {route.error}"
-        if not route.source_present:
-            return (
-                BlockedReason.SOURCE_NOT_IN_ROUTE,
-                f"{kind} {name} has no entry for source backend {self.spec.source.backend}",
-            )
-        if self.spec.strategy.type == "Parallel" and not route.supports_mirroring:
-            return (
-                BlockedReason.MIRRORING_UNSUPPORTED,
-                f"{kind} routes cannot mirror traffic; use Phased or an HTTPRoute",
-            )
-        if obs.secrets.missing:
-            return BlockedReason.SECRET_NOT_FOUND, "missing: " + ", ".join(obs.secrets.missing)
-        if st.evaluation is not None and st.evaluation.verdict != "Pass":
-            return (
-                BlockedReason.EVALUATION_FAILED,
-                st.evaluation.message or "the target failed the golden-set evaluation",
-            )
-        if obs.baseline is not None and obs.baseline.error is not None and st.baseline is None:
-            return BlockedReason.BASELINE_UNAVAILABLE, f"cannot capture the source baseline: {obs.baseline.error}"
-        return None
+        return precondition_blocker(self.spec, self.st, self.obs)
 
     def unblock(self) -> None:
         st = self.st
@@ -636,6 +608,46 @@ class _Machine:
         self.record(ProgressReason.STEP_ADVANCED, msg)
         self.event(ProgressReason.STEP_ADVANCED, msg)
         self.requeue(max(float(pause_seconds(step)), 0.5))
+
+
+def precondition_blocker(
+    spec: ProviderMigrationSpec, st: ProviderMigrationStatus, obs: Observations
+) -> tuple[BlockedReason, str] | None:
+    """(reason, message) of a precondition that stops the rollout where it is, or None. Also asked by the
+    controller before the expensive observations: nothing is queried or sent while one fails."""
+    if obs.refused is not None:
+        return obs.refused
+    route = obs.route
+    kind, name = spec.route.kind, spec.route.name
+    if obs.route_in_use_by:
+        return (
+            BlockedReason.ROUTE_IN_USE,
+            f"{kind} {name} model {spec.route.model_name} is driven by {obs.route_in_use_by}",
+        )
+    if not route.found:
+        return BlockedReason.ROUTE_NOT_FOUND, f"{kind} {name} not found"
+    if route.error is not None:
+        return BlockedReason.ROUTE_INVALID, f"{kind} {name}: {route.error}"
+    if not route.source_present:
+        return (
+            BlockedReason.SOURCE_NOT_IN_ROUTE,
+            f"{kind} {name} has no entry for source backend {spec.source.backend}",
+        )
+    if spec.strategy.type == "Parallel" and not route.supports_mirroring:
+        return (
+            BlockedReason.MIRRORING_UNSUPPORTED,
+            f"{kind} routes cannot mirror traffic; use Phased or an HTTPRoute",
+        )
+    if obs.secrets.missing:
+        return BlockedReason.SECRET_NOT_FOUND, "missing: " + ", ".join(obs.secrets.missing)
+    if st.evaluation is not None and st.evaluation.verdict != "Pass":
+        return (
+            BlockedReason.EVALUATION_FAILED,
+            st.evaluation.message or "the target failed the golden-set evaluation",
+        )
+    if obs.baseline is not None and obs.baseline.error is not None and st.baseline is None:
+        return BlockedReason.BASELINE_UNAVAILABLE, f"cannot capture the source baseline: {obs.baseline.error}"
+    return None
 
 
 def _rollback_reason(failing: list[CriterionResult]) -> RollbackReason:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from provider_migration.api.reasons import BlockedReason
 from provider_migration.api.status import AnalysisStatus, BaselineStatus, EvaluationStatus
 
 
@@ -53,6 +54,9 @@ class Observations:
     analysis: AnalysisStatus | None = None  # present only when an analysis ran for this tick
     baseline: BaselineObservation | None = None  # present only when a capture was requested
     evaluation: EvaluationStatus | None = None  # present only when an evaluation ran
+    # The migration may not act (its ServiceAccount lacks a permission, a credential would go to a URL the
+    # admin did not allow): (status reason, message). Nothing else was observed then.
+    refused: tuple[BlockedReason, str] | None = None
 
 
 @dataclass(frozen=True)

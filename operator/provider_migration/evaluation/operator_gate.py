@@ -64,7 +64,9 @@ def _owner(custom: client.CustomObjectsApi, namespace: str, name: str) -> list[d
     return [{"apiVersion": c.API_VERSION, "kind": c.KIND, "name": name, "uid": body["metadata"]["uid"]}]
 
 
-def _store_results(api: client.ApiClient, namespace: str, migration: str, data: dict[str, str]) -> str:
+def _store_results(
+    api: client.ApiClient, owner_api: client.ApiClient, namespace: str, migration: str, data: dict[str, str]
+) -> str:
     """Server-side apply under the operator's field manager: creates or replaces the table in one call."""
     name = results_config_map_name(migration)
     body: dict[str, Any] = {
@@ -74,7 +76,7 @@ def _store_results(api: client.ApiClient, namespace: str, migration: str, data: 
             "name": name,
             "namespace": namespace,
             "labels": {"app.kubernetes.io/managed-by": c.FIELD_MANAGER, f"{c.GROUP}/migration": migration[:63]},
-            "ownerReferences": _owner(client.CustomObjectsApi(api), namespace, migration),
+            "ownerReferences": _owner(client.CustomObjectsApi(owner_api), namespace, migration),
         },
         "data": data,
     }
@@ -85,9 +87,15 @@ def _store_results(api: client.ApiClient, namespace: str, migration: str, data: 
 
 
 def run_gate(
-    api: client.ApiClient, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime
+    api: client.ApiClient,
+    namespace: str,
+    name: str,
+    spec: ProviderMigrationSpec,
+    now: datetime,
+    owner_api: client.ApiClient | None = None,
 ) -> EvaluationStatus:
-    """Evaluate spec.evaluation for the migration `namespace/name`; the per-item table goes to a ConfigMap."""
+    """Evaluate spec.evaluation for the migration `namespace/name`; the per-item table goes to a ConfigMap.
+    `api` acts for the migration (its ServiceAccount); `owner_api` (default: `api`) reads the migration itself."""
     if spec.evaluation is None:
         raise ValueError("spec.evaluation is not set")
     core = client.CoreV1Api(api)
@@ -104,7 +112,7 @@ def run_gate(
     )  # fmt: skip
     del source_key, target_key
     if outcome.run is not None:
-        _store_results(api, namespace, name, outcome.results_data())
+        _store_results(api, owner_api or api, namespace, name, outcome.results_data())
     else:
         outcome.status.results_config_map = None
     return outcome.status
