@@ -439,3 +439,24 @@ def test_unreachable_server_reads_like_kubectl(tmp_path: Path, kubeconfig: str) 
     )
     assert done.returncode == 1
     assert done.stderr == "pmo get: Unable to connect to the server https://127.0.0.1:1: connection refused\n"
+
+
+def test_kubectl_explain_describes_every_level(
+    crd: str, kubectl: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """The descriptions reach the API server's published OpenAPI, which is what kubectl explain reads."""
+    for path, words in (
+        ("providermigrations.status.step", "0 before the first step"),
+        ("providermigrations.spec.analysis.rollbackOn.errorRate.above", "failed/total"),
+        ("providermigrations.status.history.step", "0-based index"),
+    ):
+        deadline = time.monotonic() + 60  # the server publishes a new CRD's OpenAPI a little after Established
+        while (done := kubectl("explain", path, check=False)).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert done.returncode == 0 and words in " ".join(done.stdout.split()), (path, done.stdout, done.stderr)
+
+
+def test_status_yaml(make: Make, pmo: Run) -> None:
+    make("bot", status=PROGRESSING)
+    code, out, _ = pmo("status", "bot", "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["phase"] == "Progressing"

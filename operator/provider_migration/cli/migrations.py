@@ -241,6 +241,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     mig = Migration.from_object(_migrations(args).get(args.name))
     if args.output == "json":
         _emit_json(render.summary(mig))
+    elif args.output == "yaml":
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(render.summary(mig), default=str)), sort_keys=False))
     else:
         Console().print(render.status_view(mig, _now(), history=args.history))
     return Exit.OK
@@ -421,7 +423,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     status = add("status", "phase, step, traffic split and last analysis of a migration", cmd_status)
     status.add_argument("name", metavar="NAME")
-    status.add_argument("-o", "--output", choices=["json"], help="print the status as JSON")
+    status.add_argument("-o", "--output", choices=["json", "yaml"], help="print the status as JSON or YAML")
     status.add_argument("--history", type=int, default=5, help="history entries to show (default 5)")
 
     watch = add("watch", "follow a migration live until it Succeeds (exit 0) or ends RolledBack/Failed (1)", cmd_watch)
