@@ -1,5 +1,6 @@
-"""HTTPRoute and AIGatewayRoute adapters against the real API server with the gateways' CRDs installed
-(Gateway API: upstream CRDs from its Go module; AIGatewayRoute: the devenv's marked stand-in)."""
+"""HTTPRoute and AIGatewayRoute adapters against the real API server with the gateways' upstream CRDs installed
+(Gateway API v1.6.1 standard channel, Envoy AI Gateway v1.1.0: the projects' own files, as `pmo dev up` installs
+them)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from pmo_devenv.thirdparty_crds import STANDIN_ANNOTATION, CrdsUnavailable, install_gateway_crds
+from pmo_devenv.thirdparty_crds import CrdsUnavailable, install_upstream_crds
 from provider_migration.api.constants import FIELD_MANAGER
 from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.core.observations import RouteState
 from provider_migration.routing.errors import RouteConflict, RouteError
 from provider_migration.routing.factory import route_adapter
 from provider_migration.routing.kube import AI_GATEWAY_ROUTE, HTTP_ROUTE, Kind
@@ -26,7 +28,7 @@ OUR_FIELDS: dict[str, Any] = {"f:spec": {"f:rules": {}}}  # atomic list: the who
 @pytest.fixture(scope="module")
 def gateway_crds(kube: client.ApiClient) -> list[str]:
     try:
-        return install_gateway_crds(kube)
+        return install_upstream_crds(kube)
     except CrdsUnavailable as e:
         pytest.skip(str(e))  # tests/conftest.py turns an e2e skip into a failure under CI
         raise
@@ -171,13 +173,27 @@ def model_rule(model: str, *refs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_aigatewayroute_crd_is_the_marked_stand_in(kube: client.ApiClient, gateway_crds: list[str]) -> None:
+def test_the_route_crds_are_the_upstream_ones(kube: client.ApiClient, gateway_crds: list[str]) -> None:
     ext = client.ApiextensionsV1Api(kube)
-    crd = ext.read_custom_resource_definition("aigatewayroutes.aigateway.envoyproxy.io")
-    assert crd.metadata is not None and STANDIN_ANNOTATION in (crd.metadata.annotations or {})
+    ai = ext.read_custom_resource_definition("aigatewayroutes.aigateway.envoyproxy.io")
+    assert ai.metadata is not None and "controller-gen.kubebuilder.io/version" in (ai.metadata.annotations or {})
+    assert {v.name: v.storage for v in ai.spec.versions} == {"v1alpha1": False, "v1beta1": True}
     httproutes = ext.read_custom_resource_definition("httproutes.gateway.networking.k8s.io")
     assert httproutes.metadata is not None
-    assert "gateway.networking.k8s.io/bundle-version" in (httproutes.metadata.annotations or {})
+    assert (httproutes.metadata.annotations or {}).get("gateway.networking.k8s.io/bundle-version") == "v1.6.1"
+
+
+def test_a_kind_the_server_does_not_serve_is_reported_as_such(
+    kube: client.ApiClient, gateway_crds: list[str], namespace: str
+) -> None:
+    """No CRD for the route's kind: the read says the kind is not served, not that the object is missing."""
+    adapter = route_adapter(kube, namespace, make_spec("HTTPRoute"))
+    assert isinstance(adapter, RulesRoute)
+    assert adapter.read() == RouteState(found=False, supports_mirroring=True)  # served, no such object
+    adapter.kind = Kind("absent.llmops.dev/v1", "Absent", "absents")
+    state = adapter.read()
+    assert not state.served and not state.found
+    assert state.error is not None and "does not serve absents.absent.llmops.dev/v1" in state.error
 
 
 def test_aigatewayroute_weights_priority_tier_and_ownership(

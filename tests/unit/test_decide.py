@@ -196,6 +196,7 @@ def test_missing_secret_blocks_without_touching_the_route_and_resumes_when_it_ap
     ("route", "in_use", "reason"),
     [
         (RouteState(found=False), None, "RouteNotFound"),
+        (RouteState(found=False, served=False, error="no httproutes"), None, "RouteKindNotServed"),
         (RouteState(found=True, error="config.yaml is not YAML"), None, "RouteInvalid"),
         (RouteState(found=True, source_present=False), None, "SourceNotInRoute"),
         (RouteState(found=True, source_present=True, source_weight=100), "default/other", "RouteInUse"),

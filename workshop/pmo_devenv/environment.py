@@ -53,6 +53,7 @@ class DevEnvironment:
         try:
             cp.start()
             prom.start()
+            crds = self._install_crds(cp)
         except BaseException:
             prom.stop()
             cp.stop()
@@ -63,10 +64,28 @@ class DevEnvironment:
             "prometheus_url": prom.url,
             "prometheus_targets_dir": str(prom.targets_dir),
             "started_at": time.time(),
+            **crds,
             "processes": cp.state()["processes"] + prom.state()["processes"],
         }
         self.state_path.write_text(json.dumps(state, indent=2) + "\n")
         return state
+
+    @staticmethod
+    def _install_crds(cp: ControlPlane) -> dict[str, Any]:
+        """The ProviderMigration CRD and the upstream ones the examples use (HTTPRoute, AIGatewayRoute, ...).
+        Without the upstream directory the environment still starts; the state says what is missing."""
+        from .demo.world import install_crd
+        from .thirdparty_crds import CrdsUnavailable, install_upstream_crds, upstream_crds_dir
+
+        api = cp.api_client()
+        try:
+            install_crd(api)
+            try:
+                return {"upstream_crds": install_upstream_crds(api), "upstream_crds_dir": str(upstream_crds_dir())}
+            except CrdsUnavailable as e:
+                return {"upstream_crds": [], "upstream_crds_missing": str(e)}
+        finally:
+            api.close()
 
     def status(self) -> dict[str, Any] | None:
         """The state plus live checks, or None when nothing was started here."""

@@ -37,6 +37,7 @@ class BlockedReason(StrEnum):
 
     ROUTE_IN_USE = "RouteInUse"
     ROUTE_NOT_FOUND = "RouteNotFound"
+    ROUTE_KIND_NOT_SERVED = "RouteKindNotServed"  # the route's kind has no CRD on this cluster
     ROUTE_INVALID = "RouteInvalid"
     SOURCE_NOT_IN_ROUTE = "SourceNotInRoute"
     MIRRORING_UNSUPPORTED = "MirroringUnsupported"

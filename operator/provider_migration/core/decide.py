@@ -624,6 +624,8 @@ def precondition_blocker(
             BlockedReason.ROUTE_IN_USE,
             f"{kind} {name} model {spec.route.model_name} is driven by {obs.route_in_use_by}",
         )
+    if not route.served:
+        return BlockedReason.ROUTE_KIND_NOT_SERVED, f"{kind} {name} cannot be read: {route.error}"
     if not route.found:
         return BlockedReason.ROUTE_NOT_FOUND, f"{kind} {name} not found"
     if route.error is not None:

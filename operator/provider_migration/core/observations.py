@@ -15,6 +15,7 @@ class RouteState:
 
     found: bool
     error: str | None = None  # malformed object: a clear reason, never an exception
+    served: bool = True  # False: the API server does not serve the route's kind at all (no CRD)
     source_present: bool = False
     target_present: bool = False
     source_weight: int = 0

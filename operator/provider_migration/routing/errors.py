@@ -7,3 +7,7 @@ class RouteError(Exception):
 
 class RouteConflict(RouteError):
     """The object changed between read and write (resourceVersion precondition); retry with a fresh read."""
+
+
+class KindNotServed(RouteError):
+    """The API server serves no such resource (its CRD is not installed), as opposed to a missing object."""

@@ -15,7 +15,7 @@ from kubernetes import client
 
 from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER
 
-from .errors import RouteConflict, RouteError
+from .errors import KindNotServed, RouteConflict, RouteError
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,12 @@ class Kube:
                 )
             )
         except client.ApiException as e:
+            if e.status == 404 and not _is_status(e.body):
+                # A missing object is a 404 Status; an unknown resource is the server's plain "404 page not found".
+                served = f"{kind.plural}.{kind.group}/{kind.version}"
+                raise KindNotServed(
+                    f"the API server does not serve {served}: is the {kind.kind} CRD installed?"
+                ) from None
             if e.status == 404:
                 return None
             raise
@@ -105,6 +111,14 @@ class Kube:
             self._custom.patch_namespaced_custom_object(
                 kind.group, kind.version, self.namespace, kind.plural, name, body, **options
             )
+
+
+def _is_status(body: Any) -> bool:
+    try:
+        decoded = json.loads(body or "")
+    except (TypeError, ValueError):
+        return False
+    return isinstance(decoded, dict) and decoded.get("kind") == "Status"
 
 
 def _json(response: Any) -> dict[str, Any]:

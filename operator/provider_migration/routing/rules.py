@@ -18,7 +18,7 @@ from kubernetes import client
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.core.observations import RouteState
 
-from .errors import RouteError
+from .errors import KindNotServed, RouteError
 from .kube import Kind, Kube
 from .weights import check_request, to_percent, whole_number
 
@@ -115,7 +115,10 @@ class RulesRoute:
         )
 
     def read(self) -> RouteState:
-        obj = self.kube.get(self.kind, self.name)
+        try:
+            obj = self.kube.get(self.kind, self.name)
+        except KindNotServed as e:
+            return RouteState(found=False, served=False, error=str(e), supports_mirroring=self.supports_mirroring)
         if obj is None:
             return RouteState(found=False, supports_mirroring=self.supports_mirroring)
         try:

@@ -41,6 +41,12 @@ def _up(args: argparse.Namespace) -> int:
     print(f"kubeconfig:     {state['kubeconfig']}")
     print(f"prometheus:     {state['prometheus_url']}")
     print(f"scrape targets: {state['prometheus_targets_dir']} (file_sd JSON files)")
+    if state.get("upstream_crds"):
+        print(
+            f"CRDs:           ProviderMigration + {len(state['upstream_crds'])} upstream ({state['upstream_crds_dir']})"
+        )
+    else:
+        print(f"CRDs:           ProviderMigration only: {state.get('upstream_crds_missing', 'no upstream CRDs')}")
     print(f"try:            kubectl --kubeconfig {state['kubeconfig']} version")
     print(f"stop with:      pmo dev down --dir {args.dir}")
     return 0
