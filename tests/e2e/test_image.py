@@ -40,6 +40,7 @@ from operator_support import (
 )
 from test_rbac import Release, _plain
 
+from pmo_devenv import delegate_to_migrations
 from provider_migration.api import constants as c
 
 pytestmark = pytest.mark.e2e
@@ -143,6 +144,7 @@ def test_the_image_runs_a_whole_migration_in_cluster_as_non_root_on_a_read_only_
     release = install({"rbac": {"scope": "namespaced"}}, watched=1)
     ns = release.watched[0]
     create_litellm_world(kube, ns)
+    delegate_to_migrations(kube, ns)  # the namespace lets migrations act as its pmo-migrator
 
     # The projected ServiceAccount volume, as the kubelet writes it.
     sa = tmp_path / "serviceaccount"
