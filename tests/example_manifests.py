@@ -58,6 +58,9 @@ def cel_messages(*, transition: bool = False) -> frozenset[str]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for rule in node.get("x-kubernetes-validations", []):
+                # Required-field rules (no template, field missing) stand for pydantic's own "Field required".
+                if rule.get("reason") == "FieldValueRequired":
+                    continue
                 if ("oldSelf" in rule["rule"]) == transition:
                     found.add(rule["message"])
             for value in node.values():

@@ -12,29 +12,33 @@ import yaml
 from pydantic import BaseModel
 
 from provider_migration.api import constants as c
+from provider_migration.api.crd import crd_file_name, crds
 from provider_migration.api.status import ProviderMigrationStatus
 from provider_migration.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = f"{c.CRD_NAME}.yaml"
 COMMITTED = REPO / "crds" / CRD_FILE
-CHART_COPY = REPO / "charts" / "provider-migration-operator" / "files" / "crds" / CRD_FILE
-REGENERATE = "regenerate it: pmo crds > {path}"
+REGENERATE = "regenerate it from the matching document of `pmo crds`: {path}"
+CRD_FILES = [crd_file_name(d) for d in crds()]
 
 
-def pmo_crds(capsys: pytest.CaptureFixture[str]) -> str:
+def pmo_crds(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """`pmo crds`, split into its documents (one per CRD)."""
     assert main(["crds"]) == 0
-    return capsys.readouterr().out
+    return ["---\n" + doc for doc in capsys.readouterr().out.split("---\n") if doc]
 
 
-def test_committed_crd_equals_pmo_crds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert COMMITTED.read_text() == pmo_crds(capsys), REGENERATE.format(path=COMMITTED.relative_to(REPO))
+def test_pmo_crds_prints_the_migration_and_both_template_crds(capsys: pytest.CaptureFixture[str]) -> None:
+    kinds = [yaml.safe_load(doc)["spec"]["names"]["kind"] for doc in pmo_crds(capsys)]
+    assert kinds == [c.KIND, c.TEMPLATE_KIND, c.CLUSTER_TEMPLATE_KIND]
 
 
-def test_chart_copy_equals_pmo_crds(capsys: pytest.CaptureFixture[str]) -> None:
-    if not CHART_COPY.exists():
-        pytest.skip(f"no chart copy at {CHART_COPY.relative_to(REPO)} yet")
-    assert CHART_COPY.read_text() == pmo_crds(capsys), REGENERATE.format(path=CHART_COPY.relative_to(REPO))
+@pytest.mark.parametrize("where", ["crds", "charts/provider-migration-operator/files/crds"])
+def test_committed_crds_equal_pmo_crds(where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, printed in zip(CRD_FILES, pmo_crds(capsys), strict=True):
+        path = REPO / where / name
+        assert path.exists() and path.read_text() == printed, REGENERATE.format(path=path.relative_to(REPO))
 
 
 def _committed() -> dict[str, Any]:

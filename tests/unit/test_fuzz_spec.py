@@ -69,8 +69,19 @@ REFUSAL_PHASES = {Phase.BLOCKED, Phase.FAILED, Phase.ROLLED_BACK, Phase.ROLLING_
 
 @cache
 def spec_schema() -> dict[str, Any]:
+    """The schema of a spec without a templateRef: the sections' fields that the CRD requires through
+    spec-level FieldValueRequired rules (a template may supply them) are required again."""
     crd = yaml.safe_load(CRD.read_text())
-    return dict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"])
+    spec = dict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"])
+    del spec["properties"]["templateRef"]
+    for rule in spec["x-kubernetes-validations"]:
+        if rule.get("reason") == "FieldValueRequired":
+            *parents, name = rule["fieldPath"].strip(".").split(".")
+            node = spec
+            for part in parents:
+                node = node["properties"][part]
+            node.setdefault("required", []).append(name)
+    return spec
 
 
 def hostile_text(min_size: int, max_size: int) -> st.SearchStrategy[str]:

@@ -23,3 +23,12 @@ def command_annotation(command: str) -> str:
 
 # Pod-template annotation bumped on the gateway Deployment when a file-configured gateway must reload.
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+
+# Templates: a rollout policy written once (api/template.py).
+TEMPLATE_KIND = "MigrationTemplate"
+TEMPLATE_PLURAL = "migrationtemplates"
+TEMPLATE_SHORT_NAMES = ["mtpl"]
+CLUSTER_TEMPLATE_KIND = "ClusterMigrationTemplate"
+CLUSTER_TEMPLATE_PLURAL = "clustermigrationtemplates"
+CLUSTER_TEMPLATE_SHORT_NAMES = ["cmtpl"]
+TEMPLATE_PLURALS = {TEMPLATE_KIND: TEMPLATE_PLURAL, CLUSTER_TEMPLATE_KIND: CLUSTER_TEMPLATE_PLURAL}

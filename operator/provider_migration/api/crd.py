@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 
 from . import constants as c
-from .spec import ProviderMigrationSpec
+from .base import cel
+from .spec import TEMPLATE_SECTIONS, ProviderMigrationSpec
 from .status import ProviderMigrationStatus
+from .template import MigrationTemplateSpec
 
 _DROP = {"title", "$defs", "$schema", "examples"}
 
@@ -44,8 +46,8 @@ def _inline(node: Any, defs: dict[str, Any], *, keep_defaults: bool) -> Any:
                 del node["default"]
     for key in _DROP:
         node.pop(key, None)
-    if node.get("additionalProperties") is False:
-        del node["additionalProperties"]
+    if node.get("additionalProperties") is False or node.get("x-kubernetes-preserve-unknown-fields"):
+        node.pop("additionalProperties", None)
     if "const" in node:
         node["enum"] = [node.pop("const")]
     for bound in ("exclusiveMinimum", "exclusiveMaximum"):
@@ -61,6 +63,39 @@ def openapi_schema(model: type, *, keep_defaults: bool) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=True, mode="validation")  # type: ignore[attr-defined]
     schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}), keep_defaults=keep_defaults)
     return schema
+
+
+UNTEMPLATED_REQUIRED = "a migration without a templateRef sets it"
+
+
+def _partial(node: dict[str, Any], path: str, required: list[tuple[str, str]]) -> None:
+    """A template section as a migration or template may state it: no field required and no default inside
+    (an absent field is inherited, a default would hide the template's value). What was required is collected
+    in `required`, as (object path, field). List items stay whole: lists replace, they never merge."""
+    node.pop("default", None)
+    for name in node.pop("required", []):
+        required.append((path, name))
+    for name, sub in (node.get("properties") or {}).items():
+        _partial(sub, f"{path}.{name}", required)
+
+
+def partial_sections(spec_schema: dict[str, Any]) -> list[tuple[str, str]]:
+    required: list[tuple[str, str]] = []
+    for section in TEMPLATE_SECTIONS:
+        _partial(spec_schema["properties"][section], section, required)
+    return required
+
+
+def untemplated_required(required: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Without a templateRef the sections are as required as ever: one spec-level rule per required field
+    (a nested object cannot see spec.templateRef). With one, the merged spec is judged by the operator."""
+    rules = []
+    for path, name in required:
+        parts = path.split(".")
+        present = [f"!has(self.{'.'.join(parts[: i + 1])})" for i in range(len(parts))]
+        rule = " || ".join(["has(self.templateRef)", *present, f"has(self.{path}.{name})"])
+        rules.append(cel(rule, UNTEMPLATED_REQUIRED, field_path=f".{path}.{name}", reason="FieldValueRequired"))
+    return rules
 
 
 # The standard texts of every Kubernetes object's first three fields (as in the built-in types' OpenAPI).
@@ -87,56 +122,119 @@ PRINTER_COLUMNS = [
 ]
 
 
-def crd() -> dict[str, Any]:
-    spec_schema = openapi_schema(ProviderMigrationSpec, keep_defaults=True)
-    spec_schema["description"] = "Desired migration: route, source, target, strategy, analysis, cleanup."
-    status_schema = openapi_schema(ProviderMigrationStatus, keep_defaults=False)
-    status_schema["description"] = "Observed progress, written only by the operator."
+def _crd(
+    *,
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: list[str],
+    scope: str,
+    description: str,
+    columns: list[dict[str, Any]],
+    properties: dict[str, Any],
+    subresources: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    version: dict[str, Any] = {"name": c.VERSION, "served": True, "storage": True}
+    if subresources is not None:
+        version["subresources"] = subresources
+    version["additionalPrinterColumns"] = columns
+    version["schema"] = {
+        "openAPIV3Schema": {
+            "type": "object",
+            "description": description,
+            "required": ["spec"],
+            "properties": {
+                "apiVersion": {"type": "string", "description": API_VERSION_TEXT},
+                "kind": {"type": "string", "description": KIND_TEXT},
+                # The API server refuses anything but `type` here; explain describes ObjectMeta itself.
+                "metadata": {"type": "object"},
+                **properties,
+            },
+        }
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": c.CRD_NAME,
+            "name": f"{plural}.{c.GROUP}",
             "labels": {"app.kubernetes.io/name": "provider-migration-operator"},
         },
         "spec": {
             "group": c.GROUP,
-            "scope": "Namespaced",
+            "scope": scope,
             "names": {
-                "kind": c.KIND,
-                "listKind": f"{c.KIND}List",
-                "plural": c.PLURAL,
-                "singular": c.SINGULAR,
-                "shortNames": list(c.SHORT_NAMES),
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": short_names,
                 "categories": ["llmops"],
             },
-            "versions": [
-                {
-                    "name": c.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "description": "Moves an application's LLM traffic from one model provider to another.",
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string", "description": API_VERSION_TEXT},
-                                "kind": {"type": "string", "description": KIND_TEXT},
-                                # The API server refuses anything but `type` here; explain describes ObjectMeta itself.
-                                "metadata": {"type": "object"},
-                                "spec": spec_schema,
-                                "status": status_schema,
-                            },
-                        }
-                    },
-                }
-            ],
+            "versions": [version],
         },
     }
 
 
+def crd() -> dict[str, Any]:
+    """The ProviderMigration CRD."""
+    spec_schema = openapi_schema(ProviderMigrationSpec, keep_defaults=True)
+    spec_schema["description"] = "Desired migration: route, source, target, strategy, analysis, cleanup."
+    spec_schema["x-kubernetes-validations"] += untemplated_required(partial_sections(spec_schema))
+    status_schema = openapi_schema(ProviderMigrationStatus, keep_defaults=False)
+    status_schema["description"] = "Observed progress, written only by the operator."
+    return _crd(
+        kind=c.KIND,
+        plural=c.PLURAL,
+        singular=c.SINGULAR,
+        short_names=list(c.SHORT_NAMES),
+        scope="Namespaced",
+        description="Moves an application's LLM traffic from one model provider to another.",
+        columns=PRINTER_COLUMNS,
+        properties={"spec": spec_schema, "status": status_schema},
+        subresources={"status": {}},
+    )
+
+
+TEMPLATE_COLUMNS = [
+    {"name": "Strategy", "type": "string", "jsonPath": ".spec.strategy.type"},
+    {"name": "Metrics", "type": "string", "jsonPath": ".spec.analysis.metrics", "description": "Query preset"},
+    {"name": "Description", "type": "string", "jsonPath": ".spec.description"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+def template_crd(kind: str) -> dict[str, Any]:
+    """The MigrationTemplate (namespaced) or ClusterMigrationTemplate (cluster-scoped) CRD: the same schema."""
+    spec_schema = openapi_schema(MigrationTemplateSpec, keep_defaults=False)
+    spec_schema["description"] = "The shared part of a migration: strategy, analysis, evaluation, cleanup."
+    partial_sections(spec_schema)
+    cluster = kind == c.CLUSTER_TEMPLATE_KIND
+    where = "every namespace" if cluster else "migrations in its namespace"
+    return _crd(
+        kind=kind,
+        plural=c.TEMPLATE_PLURALS[kind],
+        singular=kind.lower(),
+        short_names=list(c.CLUSTER_TEMPLATE_SHORT_NAMES if cluster else c.TEMPLATE_SHORT_NAMES),
+        scope="Cluster" if cluster else "Namespaced",
+        description=f"A rollout policy that ProviderMigrations of {where} name in spec.templateRef.",
+        columns=TEMPLATE_COLUMNS,
+        properties={"spec": spec_schema},
+    )
+
+
+def crds() -> list[dict[str, Any]]:
+    """Every CRD of the operator, in the order `pmo crds` prints them."""
+    return [crd(), template_crd(c.TEMPLATE_KIND), template_crd(c.CLUSTER_TEMPLATE_KIND)]
+
+
+def crd_file_name(definition: dict[str, Any]) -> str:
+    return f"{definition['metadata']['name']}.yaml"
+
+
+def to_yaml(definition: dict[str, Any]) -> str:
+    return "---\n" + yaml.safe_dump(definition, sort_keys=False, width=120)
+
+
 def crd_yaml() -> str:
-    return "---\n" + yaml.safe_dump(crd(), sort_keys=False, width=120)
+    """All CRDs, one YAML document each (what `pmo crds` prints; crds/ has one file per document)."""
+    return "".join(to_yaml(d) for d in crds())

@@ -187,30 +187,36 @@ _WEIGHTS = "self.steps.filter(s, has(s.weight)).map(s, s.weight)"
 class Strategy(ApiModel):
     """How traffic moves to the target, step by step."""
 
+    # The rules hold on a partial strategy too (a template's, or a templated migration's override): each one
+    # runs only when the fields it reads are present. An untyped strategy of a migration without a template is
+    # Phased; its rules are on ProviderMigrationSpec (a nested object cannot see spec.templateRef).
     model_config = with_cel(
         cel(
-            f"{_WEIGHTS}.isSorted() && self.steps.all(s, !has(s.weight) || "
-            "self.steps.filter(t, has(t.weight) && t.weight == s.weight).size() == 1)",
+            f"!has(self.steps) || ({_WEIGHTS}.isSorted() && self.steps.all(s, !has(s.weight) || "
+            "self.steps.filter(t, has(t.weight) && t.weight == s.weight).size() == 1))",
             "step weights must be strictly increasing",
             field_path=".steps",
         ),
         cel(
-            f"self.type == 'BigBang' || (size({_WEIGHTS}) > 0 && {_WEIGHTS}[size({_WEIGHTS}) - 1] == 100)",
+            f"!has(self.type) || !has(self.steps) || self.type == 'BigBang' || "
+            f"(size({_WEIGHTS}) > 0 && {_WEIGHTS}[size({_WEIGHTS}) - 1] == 100)",
             "the last weight step must be 100",
             field_path=".steps",
         ),
         cel(
-            f"self.type != 'BigBang' || (size({_WEIGHTS}) == 1 && {_WEIGHTS}[0] == 100)",
+            f"!has(self.type) || !has(self.steps) || self.type != 'BigBang' || "
+            f"(size({_WEIGHTS}) == 1 && {_WEIGHTS}[0] == 100)",
             "BigBang has exactly one weight step, of 100",
             field_path=".steps",
         ),
         cel(
-            "self.type == 'Parallel' || self.steps.all(s, !has(s.mirror))",
+            "!has(self.type) || !has(self.steps) || self.type == 'Parallel' || self.steps.all(s, !has(s.mirror))",
             "mirror steps are only allowed with the Parallel strategy",
             field_path=".steps",
         ),
         cel(
-            "self.type != 'Parallel' || (size(self.steps) > 0 && has(self.steps[0].mirror))",
+            "!has(self.type) || !has(self.steps) || self.type != 'Parallel' || "
+            "(size(self.steps) > 0 && has(self.steps[0].mirror))",
             "Parallel starts with a mirror step",
             field_path=".steps",
         ),
@@ -221,7 +227,7 @@ class Strategy(ApiModel):
         description="Phased: increasing weight steps; BigBang: one step to 100; "
         "Parallel: mirror steps first, then weight steps.",
     )
-    # Required: CEL cannot read an absent list ("no such key"), and every strategy needs a step anyway.
+    # Required (of the effective spec): every strategy needs a step.
     steps: list[Step] = Field(
         min_length=1,
         max_length=20,
@@ -382,13 +388,7 @@ class Analysis(ApiModel):
 
     model_config = with_cel(
         cel(
-            "self.metrics != 'custom' || (has(self.queries) && has(self.queries.requests) "
-            "&& has(self.queries.errorRate) && has(self.queries.latencyP95))",
-            "metrics: custom needs queries.requests, queries.errorRate and queries.latencyP95",
-            field_path=".queries",
-        ),
-        cel(
-            "!self.interval.matches('^0*[0-4]s$') && !self.interval.matches('^0+[smhd]$')",
+            "!has(self.interval) || (!self.interval.matches('^0*[0-4]s$') && !self.interval.matches('^0+[smhd]$'))",
             "interval must be at least 5s",
             field_path=".interval",
         ),
@@ -493,6 +493,65 @@ class NotificationSubscription(ApiModel):
     )
 
 
+TEMPLATE_KINDS = ("MigrationTemplate", "ClusterMigrationTemplate")
+# The parts of a spec a template may hold; everything else (route, source, target, credentials) is the migration's.
+TEMPLATE_SECTIONS = ("strategy", "analysis", "evaluation", "cleanup", "notifications")
+NO_TEMPLATE_NAMESPACE = (
+    "a templateRef has no namespace: a MigrationTemplate is read from the migration's own namespace, "
+    "a ClusterMigrationTemplate is cluster-wide"
+)
+
+
+class TemplateRef(ApiModel):
+    """The template a migration starts from (its own fields win). Kind and name only: never another namespace."""
+
+    model_config = with_cel(cel("!has(self.__namespace__)", NO_TEMPLATE_NAMESPACE, field_path=".namespace"))
+
+    kind: Literal["MigrationTemplate", "ClusterMigrationTemplate"] = Field(
+        description="MigrationTemplate (in the migration's namespace) or ClusterMigrationTemplate (cluster-wide)."
+    )
+    name: Name = Field(description="Name of the template.")
+    namespace: Annotated[str, Field(max_length=253)] | None = Field(
+        default=None, description="Refused when set: templates are never read from another namespace."
+    )
+
+    @model_validator(mode="after")
+    def _same_namespace(self) -> TemplateRef:
+        if self.namespace is not None:
+            raise ValueError(NO_TEMPLATE_NAMESPACE)
+        return self
+
+
+# A nested object cannot see spec.templateRef, so the rules that would misjudge a templated migration's partial
+# override live here, guarded by it (with a template they are judged on the merged spec, by the operator).
+_UNTYPED = "has(self.templateRef) || !has(self.strategy) || has(self.strategy.type) || !has(self.strategy.steps) || "
+_SPEC_WEIGHTS = "self.strategy.steps.filter(s, has(s.weight)).map(s, s.weight)"
+UNTEMPLATED_RULES = (
+    cel(
+        _UNTYPED + f"(size({_SPEC_WEIGHTS}) > 0 && {_SPEC_WEIGHTS}[size({_SPEC_WEIGHTS}) - 1] == 100)",
+        "the last weight step must be 100",
+        field_path=".strategy.steps",
+    ),
+    cel(
+        _UNTYPED + "self.strategy.steps.all(s, !has(s.mirror))",
+        "mirror steps are only allowed with the Parallel strategy",
+        field_path=".strategy.steps",
+    ),
+    cel(
+        "has(self.templateRef) || !has(self.analysis) || !has(self.analysis.metrics) || "
+        "self.analysis.metrics != 'custom' || (has(self.analysis.queries) && has(self.analysis.queries.requests) "
+        "&& has(self.analysis.queries.errorRate) && has(self.analysis.queries.latencyP95))",
+        "metrics: custom needs queries.requests, queries.errorRate and queries.latencyP95",
+        field_path=".analysis.queries",
+    ),
+    cel(
+        "has(self.templateRef) == has(oldSelf.templateRef)",
+        "templateRef is immutable: a migration keeps the template it was created with",
+        field_path=".templateRef",
+    ),
+)
+
+
 def _default_strategy() -> Strategy:
     return Strategy(type="BigBang", steps=[Step(weight=100)])
 
@@ -518,6 +577,23 @@ class ProviderMigrationSpec(ApiModel):
             "gatewaySecret is required when target.credentials is set",
             field_path=".gatewaySecret",
         ),
+        *UNTEMPLATED_RULES,
+    )
+
+    template_ref: Annotated[
+        TemplateRef,
+        Field(
+            json_schema_extra={
+                "x-kubernetes-validations": [
+                    cel("self == oldSelf", "templateRef is immutable: a migration keeps the template it was created with")
+                ]
+            }
+        ),
+    ] | None = Field(
+        default=None,
+        description="A MigrationTemplate or ClusterMigrationTemplate giving strategy, analysis, evaluation and "
+        "cleanup; this spec states only what differs (maps merge, lists replace, this spec wins). Resolved once, "
+        "when the migration starts (status.template). Immutable.",
     )
 
     route: Annotated[

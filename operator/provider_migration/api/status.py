@@ -219,6 +219,22 @@ class EvaluationStatus(StatusModel):
     message: Text = Field(default="", description="Summary in words.")
 
 
+# Stored as given: a spec's schema lives on spec (and its CEL rules would judge every status write).
+_OPAQUE = {"x-kubernetes-preserve-unknown-fields": True}
+
+
+class TemplateStatus(StatusModel):
+    """The template as it was when the migration started: later edits of it apply only to later migrations."""
+
+    kind: Annotated[str, Field(max_length=63)] = Field(description="MigrationTemplate or ClusterMigrationTemplate.")
+    name: Annotated[str, Field(max_length=253)] = Field(description="Its name.")
+    resource_version: Annotated[str, Field(max_length=64)] = Field(description="Its resourceVersion when read.")
+    resolved_at: datetime = Field(description="When it was read.")
+    spec: dict[str, Any] = Field(
+        default_factory=dict, json_schema_extra=_OPAQUE, description="Its spec when read: what the migration uses."
+    )
+
+
 class ProviderMigrationStatus(StatusModel):
     phase: Phase = Field(
         default=Phase.PENDING,
@@ -277,6 +293,15 @@ class ProviderMigrationStatus(StatusModel):
         "(too many analyses without data; `pmo promote` continues).",
     )
     message: Text | None = Field(default=None, description="The current state in words.")
+    template: TemplateStatus | None = Field(
+        default=None, description="The spec.templateRef template, recorded when the migration started."
+    )
+    effective_spec: dict[str, Any] | None = Field(
+        default=None,
+        json_schema_extra=_OPAQUE,
+        description="With a template: status.template.spec merged with this spec (this spec wins), as validated "
+        "and used by the operator.",
+    )
 
     @model_validator(mode="after")
     def _pause_reason_of_older_objects(self) -> ProviderMigrationStatus:

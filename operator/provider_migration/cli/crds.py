@@ -1,4 +1,4 @@
-"""`pmo crds`: print the CustomResourceDefinition generated from the API models."""
+"""`pmo crds`: print the CustomResourceDefinitions generated from the API models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from provider_migration.api.crd import crd_yaml
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("crds", help="print the ProviderMigration CRD (apply it with kubectl)")
+    parser = subparsers.add_parser("crds", help="print the CRDs: ProviderMigration, MigrationTemplate, ClusterMigrationTemplate (apply them with kubectl)")
     parser.set_defaults(func=run)
 
 

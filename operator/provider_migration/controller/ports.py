@@ -5,7 +5,7 @@ Production wiring lives in `wiring.py`; tests may wire other implementations (ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -15,6 +15,8 @@ from provider_migration.api.status import AnalysisStatus, EvaluationStatus, Prov
 from provider_migration.core.observations import BaselineObservation
 from provider_migration.credentials.base import CredentialManager
 from provider_migration.routing.base import RouteAdapter
+
+from .templates import NoTemplates, TemplateStore
 
 
 class MigrationStore(Protocol):
@@ -46,3 +48,4 @@ class Ports:
     evaluation: EvaluationPort
     # Asked first each tick: (status reason, message) when the migration may not act (controller/authority.py).
     authority: Callable[[str, str, ProviderMigrationSpec], tuple[BlockedReason, str] | None] | None = None
+    templates: TemplateStore = field(default_factory=NoTemplates)

@@ -29,10 +29,12 @@ from provider_migration.core.actions import (
 from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
 from provider_migration.core.observations import Observations, RouteState
 from provider_migration.notifications.outbox import enqueue
+from provider_migration.core.templates import Refusal, blocked
 from provider_migration.routing.errors import RouteError
 from provider_migration.safetext import safe_error
 
 from .ports import Ports
+from .templates import effective_spec
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +76,19 @@ def reconcile(
     if body is None:
         return None
     generation = int(body["metadata"].get("generation", 1))
-    status = parse_status(body.get("status"))
-    try:
-        spec = ProviderMigrationSpec.from_wire(body.get("spec") or {})
-    except ValidationError as e:
-        problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
-        return _finish(ports, body, status, reject_spec(status, problem, generation, now), now)
+    before = status = parse_status(body.get("status"))
+    raw_spec = body.get("spec") or {}
+    if raw_spec.get("templateRef"):
+        resolved, status = effective_spec(ports.templates, namespace, raw_spec, status, now)
+        if isinstance(resolved, Refusal):  # before anything is read or written: Blocked with the field path
+            return _finish(ports, body, before, blocked(before, resolved, generation, now), now)
+        spec = resolved.spec
+    else:
+        try:
+            spec = ProviderMigrationSpec.from_wire(raw_spec)
+        except ValidationError as e:
+            problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+            return _finish(ports, body, status, reject_spec(status, problem, generation, now), now)
 
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
@@ -88,7 +97,7 @@ def reconcile(
     if obs.refused is None:  # a refused migration acts on nothing
         for effect in decision.effects:
             _execute(effect, route, creds)
-    return _finish(ports, body, status, decision, now)
+    return _finish(ports, body, before, decision, now)
 
 
 def _observe(

@@ -20,6 +20,8 @@ def restore_source(ports: Ports, namespace: str, spec: dict[str, Any], status: d
     phase = status.get("phase")
     if phase in TERMINAL_PHASES or phase in (None, Phase.PENDING):
         return False
+    if spec.get("templateRef"):  # the spec the rollout ran on (core/templates.py)
+        spec = status.get("effectiveSpec") or {}
     try:
         parsed = ProviderMigrationSpec.from_wire(spec)
     except ValidationError:

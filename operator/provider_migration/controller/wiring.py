@@ -1,5 +1,5 @@
 """Production adapters behind the controller's ports. Every tenant object is read and written as the migration's
-ServiceAccount (controller/authority.py); only ProviderMigrations use the operator's own identity."""
+ServiceAccount (controller/authority.py); only ProviderMigrations and templates use the operator's own identity."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .authority import DEFAULT_SERVICE_ACCOUNT, Authority, CredentialURLPolicy, 
 from .evaluation_port import GoldenSetEvaluation
 from .ports import Ports
 from .store import KubeMigrationStore
+from .templates import KubeTemplateStore
 
 
 def api_client(kubeconfig: str | None = None) -> client.ApiClient:
@@ -48,4 +49,5 @@ def production_ports(
         analysis=PrometheusAnalysis(tenants.client_for),
         evaluation=GoldenSetEvaluation(api, tenants.client_for),
         authority=authority.refusal,
+        templates=KubeTemplateStore(api),  # the operator's own `get`: templates are shared policy
     )
