@@ -251,15 +251,19 @@ def test_pmo_run_accepts_the_charts_command_line(mode: str) -> None:
     assert parsed.liveness == "http://0.0.0.0:8080/healthz" and parsed.metrics_port == 9090
 
 
-def test_the_crd_is_a_template_kept_on_uninstall_with_the_generated_spec() -> None:
-    """A template (not crds/) so `helm upgrade` updates it; the spec is the generated one, untouched."""
-    generated = yaml.safe_load((REPO / "crds" / "providermigrations.migrations.llmops.dev.yaml").read_text())
-    crd = one(render(), "CustomResourceDefinition")
-    assert crd["metadata"]["name"] == generated["metadata"]["name"]
-    assert crd["spec"] == generated["spec"]
-    assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
-    assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
-    assert "annotations" not in one(render({"crds": {"keep": False}}), "CustomResourceDefinition")["metadata"]
+def test_the_crds_are_templates_kept_on_uninstall_with_the_generated_spec() -> None:
+    """Templates (not crds/) so `helm upgrade` updates them; each spec is the generated one, untouched."""
+    rendered = {d["metadata"]["name"]: d for d in of_kind(render(), "CustomResourceDefinition")}
+    files = sorted((REPO / "crds").glob("*.migrations.llmops.dev.yaml"))
+    assert len(files) == 3 and set(rendered) == {f.name.removesuffix(".yaml") for f in files}
+    for path in files:
+        generated = yaml.safe_load(path.read_text())
+        crd = rendered[generated["metadata"]["name"]]
+        assert crd["spec"] == generated["spec"]
+        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    for crd in of_kind(render({"crds": {"keep": False}}), "CustomResourceDefinition"):
+        assert "annotations" not in crd["metadata"]
     assert not of_kind(render({"crds": {"install": False}}), "CustomResourceDefinition")
 
 

@@ -110,7 +110,7 @@ KIND_TEXT = (
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
 )
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Step", "type": "integer", "jsonPath": ".status.step", "description": "1-based; 0 before the first"},
     {"name": "Weight", "type": "integer", "jsonPath": ".status.currentWeight", "description": "Target share, %"},
@@ -195,7 +195,7 @@ def crd() -> dict[str, Any]:
     )
 
 
-TEMPLATE_COLUMNS = [
+TEMPLATE_COLUMNS: list[dict[str, Any]] = [
     {"name": "Strategy", "type": "string", "jsonPath": ".spec.strategy.type"},
     {"name": "Metrics", "type": "string", "jsonPath": ".spec.analysis.metrics", "description": "Query preset"},
     {"name": "Description", "type": "string", "jsonPath": ".spec.description"},

@@ -522,6 +522,8 @@ class TemplateRef(ApiModel):
         return self
 
 
+TEMPLATE_REF_IMMUTABLE = "templateRef is immutable: a migration keeps the template it was created with"
+
 # A nested object cannot see spec.templateRef, so the rules that would misjudge a templated migration's partial
 # override live here, guarded by it (with a template they are judged on the merged spec, by the operator).
 _UNTYPED = "has(self.templateRef) || !has(self.strategy) || has(self.strategy.type) || !has(self.strategy.steps) || "
@@ -546,7 +548,7 @@ UNTEMPLATED_RULES = (
     ),
     cel(
         "has(self.templateRef) == has(oldSelf.templateRef)",
-        "templateRef is immutable: a migration keeps the template it was created with",
+        TEMPLATE_REF_IMMUTABLE,
         field_path=".templateRef",
     ),
 )
@@ -580,16 +582,13 @@ class ProviderMigrationSpec(ApiModel):
         *UNTEMPLATED_RULES,
     )
 
-    template_ref: Annotated[
-        TemplateRef,
-        Field(
-            json_schema_extra={
-                "x-kubernetes-validations": [
-                    cel("self == oldSelf", "templateRef is immutable: a migration keeps the template it was created with")
-                ]
-            }
-        ),
-    ] | None = Field(
+    template_ref: (
+        Annotated[
+            TemplateRef,
+            Field(json_schema_extra={"x-kubernetes-validations": [cel("self == oldSelf", TEMPLATE_REF_IMMUTABLE)]}),
+        ]
+        | None
+    ) = Field(
         default=None,
         description="A MigrationTemplate or ClusterMigrationTemplate giving strategy, analysis, evaluation and "
         "cleanup; this spec states only what differs (maps merge, lists replace, this spec wins). Resolved once, "

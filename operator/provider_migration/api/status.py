@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
 from .base import ApiModel
 from .reasons import PauseReason
@@ -220,7 +221,7 @@ class EvaluationStatus(StatusModel):
 
 
 # Stored as given: a spec's schema lives on spec (and its CEL rules would judge every status write).
-_OPAQUE = {"x-kubernetes-preserve-unknown-fields": True}
+_OPAQUE: JsonDict = {"x-kubernetes-preserve-unknown-fields": True}
 
 
 class TemplateStatus(StatusModel):

@@ -9,7 +9,9 @@ from provider_migration.api.crd import crd_yaml
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("crds", help="print the CRDs: ProviderMigration, MigrationTemplate, ClusterMigrationTemplate (apply them with kubectl)")
+    parser = subparsers.add_parser(
+        "crds", help="print the CRDs (ProviderMigration and both templates; apply them with kubectl)"
+    )
     parser.set_defaults(func=run)
 
 

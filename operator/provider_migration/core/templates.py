@@ -3,7 +3,8 @@
 Merge rules (docs/architecture.md, "Templates"): maps merge key by key, recursively; lists replace whole
 (steps, custom criteria, scorers: never element by element); any other value the migration sets wins. A
 template contributes only strategy, analysis, evaluation, cleanup and notifications; route, source, target,
-gatewaySecret, paused and templateRef are the migration's alone. Templates never reference templates.
+gatewaySecret, serviceAccountName, paused and templateRef are the migration's alone. Templates never reference
+templates.
 
 The template is read once, when the migration starts, and recorded in status.template (kind, name,
 resourceVersion, spec); from then on the effective spec is `merge(status.template.spec, live migration spec)`,
