@@ -28,8 +28,8 @@ from provider_migration.core.actions import (
 )
 from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
 from provider_migration.core.observations import Observations, RouteState
-from provider_migration.notifications.outbox import enqueue
 from provider_migration.core.templates import Refusal, blocked
+from provider_migration.notifications.outbox import enqueue
 from provider_migration.routing.errors import RouteError
 from provider_migration.safetext import safe_error
 
