@@ -41,7 +41,10 @@ OPERATOR_NEEDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("migrations.llmops.dev", "providermigrations/status", ("get", "patch")),
     ("", "events", ("create", "patch")),  # kopf posts core/v1 Events
     ("", "serviceaccounts", ("impersonate",)),  # every tenant object is touched as the namespace's own account
+    ("migrations.llmops.dev", "migrationtemplates", ("get",)),  # read once per migration start
 ]
+# Cluster-scoped, so granted cluster-wide in both modes (a ClusterRole of its own in namespaced mode).
+CLUSTER_TEMPLATES_NEED = ("migrations.llmops.dev", "clustermigrationtemplates", "get", "*")
 
 
 def _ci() -> bool:
@@ -136,6 +139,15 @@ def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 def operator_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
     containers = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     return next(c for c in containers if c["name"] == "operator")
+
+
+def operator_bindings(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The (Cluster)RoleBindings to a ServiceAccount: the operator's (people's bindings name groups or users)."""
+    return [
+        d
+        for d in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")
+        if any(s.get("kind") == "ServiceAccount" for s in d.get("subjects") or [])
+    ]
 
 
 def permissions(rules: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:

@@ -129,13 +129,15 @@ def namespace(kube: client.ApiClient, request: pytest.FixtureRequest) -> Iterato
 
 @pytest.fixture(scope="session")
 def product_crd(kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
-    """The ProviderMigration CRD from crds/, installed and Established."""
-    from operator_support import CRD_FILE
+    """The CRDs from crds/ (ProviderMigration and both templates), installed and Established."""
+    from operator_support import CRD_FILES
 
     from provider_migration.api import constants as c
 
-    kubectl("apply", "--server-side", f"--field-manager={c.FIELD_MANAGER}", "-f", str(CRD_FILE))
-    kubectl("wait", "--for=condition=Established", f"crd/{c.CRD_NAME}", "--timeout=30s")
+    for path in CRD_FILES:
+        kubectl("apply", "--server-side", f"--field-manager={c.FIELD_MANAGER}", "-f", str(path))
+    for path in CRD_FILES:
+        kubectl("wait", "--for=condition=Established", f"crd/{path.stem}", "--timeout=30s")
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@ from provider_migration.api import constants as c
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "providermigrations.migrations.llmops.dev.yaml"
+CRD_FILES = [
+    CRD_FILE,
+    *(REPO / "crds" / f"{p}.migrations.llmops.dev.yaml" for p in ("migrationtemplates", "clustermigrationtemplates")),
+]
 
 SOURCE_KEY = "sk-source-VALUE-7c1f0e"  # the secret values tests search for in logs, Events and status
 TARGET_KEY = "sk-ant-target-VALUE-93ab2d"

@@ -13,6 +13,7 @@ import yaml
 from helm_chart import (
     AGGREGATE_LABEL,
     CHART,
+    CLUSTER_TEMPLATES_NEED,
     FULLNAME,
     MODES,
     OPERATOR_NEEDS,
@@ -21,6 +22,7 @@ from helm_chart import (
     is_aggregated,
     of_kind,
     one,
+    operator_bindings,
     operator_container,
     operator_roles,
     permissions,
@@ -58,9 +60,9 @@ def test_default_is_one_standalone_replica_recreated_serving_all_namespaces() ->
 
 def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_role() -> None:
     docs = render()
-    (role,), binding = operator_roles(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
+    (role,), binding = operator_roles(docs, "ClusterRole"), one(operator_bindings(docs), "ClusterRoleBinding")
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
-    assert permissions(role["rules"]) == NEEDED
+    assert permissions(role["rules"]) == NEEDED | {CLUSTER_TEMPLATES_NEED}
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "ClusterRole",
@@ -75,7 +77,10 @@ def test_cluster_scope_grants_exactly_what_the_operator_uses_through_a_cluster_r
 
 def test_namespaced_scope_grants_a_role_per_watched_namespace_and_watches_only_those() -> None:
     docs = render(MODES["namespaced"])
-    assert not operator_roles(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    # Cluster-wide only what a Role cannot grant: get on ClusterMigrationTemplates.
+    (cluster_role,) = operator_roles(docs, "ClusterRole")
+    assert permissions(cluster_role["rules"]) == {CLUSTER_TEMPLATES_NEED}
+    assert one(operator_bindings(docs), "ClusterRoleBinding")["roleRef"]["name"] == cluster_role["metadata"]["name"]
     roles = {r["metadata"]["namespace"]: r for r in of_kind(docs, "Role")}
     bindings = {b["metadata"]["namespace"]: b for b in of_kind(docs, "RoleBinding")}
     assert set(roles) == set(bindings) == {"team-a", "team-b"}
@@ -107,9 +112,9 @@ def test_ha_cluster_runs_replicas_in_a_dedicated_cluster_peering() -> None:
     args = _args(docs)
     assert f"--peering={FULLNAME}" in args
     assert one(docs, "ClusterKopfPeering")["metadata"]["name"] == FULLNAME
-    assert permissions(operator_roles(docs, "ClusterRole")[0]["rules"]) == NEEDED | _peering_permissions(
-        "clusterkopfpeerings"
-    )
+    assert permissions(operator_roles(docs, "ClusterRole")[0]["rules"]) == NEEDED | {
+        CLUSTER_TEMPLATES_NEED
+    } | _peering_permissions("clusterkopfpeerings")
     pdb = one(docs, "PodDisruptionBudget")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
@@ -268,29 +273,50 @@ def test_the_crds_are_templates_kept_on_uninstall_with_the_generated_spec() -> N
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_view_edit_admin_aggregate_migration_access_for_people(mode: str) -> None:
+def test_view_edit_admin_aggregate_migration_and_template_access_for_people(mode: str) -> None:
     docs = render(MODES[mode])
     aggregated = {d["metadata"]["name"].rsplit("-", 1)[1]: d for d in of_kind(docs, "ClusterRole") if is_aggregated(d)}
-    assert set(aggregated) == {"view", "edit"}
+    assert set(aggregated) == {"view", "edit", "read"}
     labels = {
         name: {k for k in role["metadata"]["labels"] if k.startswith(AGGREGATE_LABEL)}
         for name, role in aggregated.items()
     }
-    assert labels["view"] == {f"{AGGREGATE_LABEL}{r}" for r in ("view", "edit", "admin")}
+    assert labels["view"] == labels["read"] == {f"{AGGREGATE_LABEL}{r}" for r in ("view", "edit", "admin")}
     assert labels["edit"] == {f"{AGGREGATE_LABEL}{r}" for r in ("edit", "admin")}
     group = "migrations.llmops.dev"
     view, edit = permissions(aggregated["view"]["rules"]), permissions(aggregated["edit"]["rules"])
+    read = permissions(aggregated["read"]["rules"])
     assert view == {
         (group, r, v, "*")
-        for r in ("providermigrations", "providermigrations/status")
+        for r in ("providermigrations", "providermigrations/status", "migrationtemplates")
         for v in ("get", "list", "watch")
     }
     # Commands (approve, abort, pause, ...) are patches of the object; status is never a person's to write.
     assert (group, "providermigrations", "patch", "*") in edit and (group, "providermigrations", "create", "*") in edit
-    assert not {p for p in view | edit if p[1] != "providermigrations" and p[2] not in ("get", "list", "watch")}
-    assert all(p[0] == group for p in view | edit)
-    bound = {b["roleRef"]["name"] for b in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")}
-    assert not bound & {r["metadata"]["name"] for r in aggregated.values()}  # granted only through view/edit/admin
+    assert (group, "migrationtemplates", "create", "*") in edit and (group, "migrationtemplates", "delete", "*") in edit
+    writable = {"providermigrations", "migrationtemplates"}
+    assert not {p for p in view | edit if p[1] not in writable and p[2] not in ("get", "list", "watch")}
+    # Cluster templates: read by people, changed by none of the default roles.
+    assert read == {(group, "clustermigrationtemplates", v, "*") for v in ("get", "list", "watch")}
+    assert not {
+        p for p in view | edit | read if p[1] == "clustermigrationtemplates" and p[2] not in ("get", "list", "watch")
+    }
+    assert all(p[0] == group for p in view | edit | read)
+    bound = {b["roleRef"]["name"]: b for b in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")}
+    assert aggregated["view"]["metadata"]["name"] not in bound and aggregated["edit"]["metadata"]["name"] not in bound
+    readers = bound[aggregated["read"]["metadata"]["name"]]
+    assert readers["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
+
+
+def test_cluster_template_readers_can_be_narrowed() -> None:
+    team = {"kind": "Group", "name": "app-teams", "apiGroup": "rbac.authorization.k8s.io"}
+    docs = render({"rbac": {"clusterTemplateReaders": [team]}})
+    (binding,) = [b for b in of_kind(docs, "ClusterRoleBinding") if b["roleRef"]["name"].endswith("-read")]
+    assert binding["subjects"] == [team]
+    docs = render({"rbac": {"clusterTemplateReaders": []}})
+    assert not [b for b in of_kind(docs, "ClusterRoleBinding") if b["roleRef"]["name"].endswith("-read")]
 
 
 def test_aggregated_roles_can_be_left_out() -> None:

@@ -83,6 +83,15 @@ Everything a migration reads or writes is done as that ServiceAccount (impersona
 - apiGroups: [""]
   resources: ["serviceaccounts"]
   verbs: ["impersonate"]
+{{- /* Templates are shared policy, read as the operator itself, `get` only (once per migration start). */}}
+- apiGroups: ["migrations.llmops.dev"]
+  resources: ["migrationtemplates"]
+  verbs: ["get"]
+{{- if eq .Values.rbac.scope "cluster" }}
+- apiGroups: ["migrations.llmops.dev"]
+  resources: ["clustermigrationtemplates"]
+  verbs: ["get"]
+{{- end }}
 {{- end -}}
 
 {{/* kopf peering (ha.enabled): watch all peering objects, write only our own. */}}
