@@ -152,3 +152,31 @@ def operator(
     yield proc
     proc.stop()
     print("---- operator log (tail) ----\n" + "\n".join(proc.log().splitlines()[-80:]))  # shown on failure
+
+
+@pytest.fixture(scope="session")
+def command_authors(
+    kube: client.ApiClient, kubectl: Callable[..., subprocess.CompletedProcess[str]], product_crd: None
+) -> None:
+    """The chart's MutatingAdmissionPolicy that stamps who sent each command, applied and in effect."""
+    import time
+
+    from operator_support import migration
+
+    from provider_migration.api import constants as c
+
+    policy = E2E_DIR.parents[1] / "charts" / "provider-migration-operator" / "files" / "command-authors.yaml"
+    kubectl("apply", "-f", str(policy))
+    api = client.CustomObjectsApi(kube)
+    probe = migration(f"policy-probe-{secrets.token_hex(3)}")
+    probe["metadata"]["annotations"] = {c.author_annotation("approve"): "nobody"}
+    deadline = time.monotonic() + 60
+    while True:  # a new policy takes a moment to be enforced: until then a client's own -by value would stay
+        with contextlib.suppress(client.ApiException):
+            made = api.create_namespaced_custom_object(c.GROUP, c.VERSION, "default", c.PLURAL, probe)
+            api.delete_namespaced_custom_object(c.GROUP, c.VERSION, "default", c.PLURAL, probe["metadata"]["name"])
+            if c.author_annotation("approve") not in (made["metadata"].get("annotations") or {}):
+                return
+        if time.monotonic() > deadline:
+            pytest.fail("the command-authors MutatingAdmissionPolicy never took effect")
+        time.sleep(0.5)

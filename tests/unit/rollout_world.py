@@ -67,6 +67,7 @@ class World:
     )
     secrets: SecretsState = field(default_factory=lambda: SecretsState(source_checksum="s1", target_checksum="t1"))
     commands: dict[str, str] = field(default_factory=dict)
+    authors: dict[str, str] = field(default_factory=dict)  # command -> who sent it (the admission policy's stamp)
     verdict: str = "Pass"  # what the next analysis measures
     baseline_error: str | None = None
     generation: int = 1
@@ -86,6 +87,7 @@ class World:
             route=self.route,
             secrets=self.secrets,
             commands=dict(self.commands),
+            authors=dict(self.authors),
             analysis=analysis(self.verdict, self.now) if want.analysis else None,
             baseline=base,
         )

@@ -365,3 +365,12 @@ def test_notifications_configmap_and_the_right_to_read_exactly_its_secrets() -> 
         ("secrets", ("pmo-notify-oncall",), ("get",)),
     }
     assert not [a for a in _args(render()) if a.startswith("--notifications")], "off by default"
+
+
+def test_command_authors_policy_is_the_tested_file_named_after_the_release() -> None:
+    docs = render()
+    policy, binding = one(docs, "MutatingAdmissionPolicy"), one(docs, "MutatingAdmissionPolicyBinding")
+    tested = list(yaml.safe_load_all((CHART / "files" / "command-authors.yaml").read_text()))
+    assert policy["spec"] == tested[0]["spec"], "the chart installs exactly what the e2e fixture applies"
+    assert policy["metadata"]["name"] == binding["spec"]["policyName"] == f"{FULLNAME}-command-authors"
+    assert not of_kind(render({"commandAuthors": {"enabled": False}}), "MutatingAdmissionPolicy")

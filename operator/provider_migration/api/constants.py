@@ -21,6 +21,15 @@ def command_annotation(command: str) -> str:
     return f"{ANNOTATION_PREFIX}{command}"
 
 
+# Who sent a command: the user the API server authenticated, stamped by the chart's MutatingAdmissionPolicy
+# whenever the command annotation (or spec.paused, for "paused") changes; a client's own value is replaced.
+AUTHORED = (*COMMANDS, "paused")
+
+
+def author_annotation(command: str) -> str:
+    return f"{ANNOTATION_PREFIX}{command}-by"
+
+
 # Pod-template annotation bumped on the gateway Deployment when a file-configured gateway must reload.
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 

@@ -120,6 +120,11 @@ class HistoryEntry(StatusModel):
     weight: int = Field(description="Target share at that point, percent.")
     reason: Annotated[str, Field(max_length=128)] = Field(description="CamelCase reason, as on the Event.")
     message: Text = Field(default="", description="What happened, in words.")
+    by: Annotated[str, Field(max_length=512)] | None = Field(
+        default=None,
+        description="User the API server authenticated for the command behind this decision (promote, approve, "
+        "abort, retry, pause, resume), when there was one.",
+    )
 
 
 class Notification(StatusModel):

@@ -172,7 +172,8 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
         return None
     metrics.record_status(namespace, name, result.status)  # also counts each new analysis once
     for event in result.events:
-        kopf.event(cast(kopf.Body, result.body), type=event.type, reason=event.reason, message=event.message)
+        message = f"{event.message} (by {event.by})" if event.by else event.message
+        kopf.event(cast(kopf.Body, result.body), type=event.type, reason=event.reason, message=message)
         if event.reason == EventReason.ROLLING_BACK:
             metrics.record_rollback(namespace, name, result.status.reason or "Unknown")
     return result.requeue_after if result.requeue_after is not None else IDLE_WAIT

@@ -63,6 +63,17 @@ def commands_of(body: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def authors_of(body: dict[str, Any]) -> dict[str, str]:
+    """Who sent each command, as the API server stamped it (never a name the client chose: see the chart's
+    MutatingAdmissionPolicy)."""
+    annotations = body.get("metadata", {}).get("annotations") or {}
+    return {
+        cmd: str(annotations[c.author_annotation(cmd)])
+        for cmd in c.AUTHORED
+        if annotations.get(c.author_annotation(cmd))
+    }
+
+
 def parse_status(raw: dict[str, Any] | None) -> ProviderMigrationStatus:
     return ProviderMigrationStatus.model_validate(raw or {})
 
@@ -121,6 +132,7 @@ def _observe(
         generation=generation,
         route=RouteState(found=False),
         commands=commands_of(body),
+        authors=authors_of(body),
         route_in_use_by=claims(namespace, spec, name),
         refused=ports.authority(namespace, name, spec) if ports.authority is not None else None,
     )

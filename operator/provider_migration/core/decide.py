@@ -165,6 +165,7 @@ class _Machine:
         self.effects: list[Effect] = []
         self.events: list[Event] = []
         self.wait: float | None = None
+        self.actor: str | None = None  # who sent the command this decision acts on: its history and Events say so
 
     # ----- bookkeeping -------------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class _Machine:
         return max(interval - (self.now - since).total_seconds(), 0.5)
 
     def event(self, reason: Reason, message: str, warning: bool = False) -> None:
-        self.events.append(Event("Warning" if warning else "Normal", reason, message))
+        self.events.append(Event("Warning" if warning else "Normal", reason, message, by=self.actor))
 
     def transition(
         self, phase: Phase, reason: Reason, message: str, warning: bool = False, status_reason: str | None = None
@@ -217,6 +218,7 @@ class _Machine:
                 weight=st.current_weight,
                 reason=reason,
                 message=message[:4096],
+                by=self.actor,
             )
         )
         del st.history[:-HISTORY_LIMIT]
@@ -235,6 +237,7 @@ class _Machine:
         if not value or getattr(self.st.handled_commands, name) == value:
             return None
         setattr(self.st.handled_commands, name, value)
+        self.actor = self.obs.authors.get(name) or self.actor
         return value
 
     # ----- routing ------------------------------------------------------------------------------------
@@ -475,6 +478,7 @@ class _Machine:
     def progressing(self) -> None:
         st = self.st
         if self.spec.paused:
+            self.actor = self.obs.authors.get("paused")
             self.pause(PauseReason.BY_SPEC, "spec.paused is true")
             self.hold(traffic_at(self.steps, st.current_step))
             return
@@ -491,6 +495,7 @@ class _Machine:
         self.hold(traffic_at(self.steps, st.current_step))
         promoted = self.command(Command.PROMOTE)
         if st.pause_reason == PauseReason.BY_SPEC and not self.spec.paused:
+            self.actor = self.obs.authors.get("paused")
             self.resume(ProgressReason.RESUMED, "spec.paused is false")
         elif promoted is not None and st.pause_reason != PauseReason.BY_SPEC:
             st.inconclusives = 0

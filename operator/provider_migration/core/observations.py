@@ -51,6 +51,8 @@ class Observations:
     route: RouteState
     secrets: SecretsState = field(default_factory=SecretsState)
     commands: Mapping[str, str] = field(default_factory=dict)  # command -> request id from annotations
+    # command (or "paused") -> the user the API server authenticated for its latest change
+    authors: Mapping[str, str] = field(default_factory=dict)
     route_in_use_by: str | None = None  # another active migration driving the same route and model
     analysis: AnalysisStatus | None = None  # present only when an analysis ran for this tick
     baseline: BaselineObservation | None = None  # present only when a capture was requested
