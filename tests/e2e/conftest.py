@@ -13,7 +13,7 @@ import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from kubernetes import client
@@ -173,7 +173,9 @@ def command_authors(
     deadline = time.monotonic() + 60
     while True:  # a new policy takes a moment to be enforced: until then a client's own -by value would stay
         with contextlib.suppress(client.ApiException):
-            made = api.create_namespaced_custom_object(c.GROUP, c.VERSION, "default", c.PLURAL, probe)
+            made = cast(
+                dict[str, Any], api.create_namespaced_custom_object(c.GROUP, c.VERSION, "default", c.PLURAL, probe)
+            )
             api.delete_namespaced_custom_object(c.GROUP, c.VERSION, "default", c.PLURAL, probe["metadata"]["name"])
             if c.author_annotation("approve") not in (made["metadata"].get("annotations") or {}):
                 return
