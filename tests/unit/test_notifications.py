@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from provider_migration.api.notifications import Trigger
 from provider_migration.api.spec import NotificationSubscription
 from provider_migration.api.status import OUTBOX_LIMIT, Phase, ProviderMigrationStatus, SubscriptionStatus
@@ -177,3 +179,20 @@ templates:
     assert [s.service for s in config.subscriptions("other", None)] == ["ok"]
     assert config.subscriptions("other", []) == []
     assert parse("a: [unclosed").problems and parse("- a list").problems
+
+
+def test_a_subscription_as_stored_in_the_cluster_parses() -> None:
+    """Triggers arrive as JSON strings; the strict wire parser must still take them (and only known ones)."""
+    spec = {
+        "route": {"kind": "ConfigMap", "name": "gw", "modelName": "chat"},
+        "source": {"provider": "openai", "model": "gpt-4o", "backend": "a"},
+        "target": {"provider": "anthropic", "model": "claude", "backend": "b"},
+        "notifications": [{"service": "chat", "triggers": ["started", "rolled-back"]}],
+    }
+    from provider_migration.api.spec import ProviderMigrationSpec
+
+    parsed = ProviderMigrationSpec.from_wire(spec).notifications
+    assert parsed is not None and parsed[0].triggers == [Trigger.STARTED, Trigger.ROLLED_BACK]
+    spec["notifications"] = [{"service": "chat", "triggers": ["not-a-trigger"]}]
+    with pytest.raises(ValueError, match="not a valid Trigger"):
+        ProviderMigrationSpec.from_wire(spec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from .base import ApiModel, cel
 from .durations import Duration, seconds
@@ -481,11 +481,16 @@ class Cleanup(ApiModel):
     )
 
 
+def _trigger(value: object) -> object:
+    return Trigger(value) if isinstance(value, str) else value
+
+
 class NotificationSubscription(ApiModel):
     """Tell a notification service (configured once per cluster, see the chart's `notifications` values)."""
 
     service: Name = Field(description="Name of a service in the operator's notifications configuration.")
-    triggers: list[Trigger] | None = Field(
+    # from_wire parses strictly, and a strict enum takes only Trigger instances: the JSON string is converted first.
+    triggers: list[Annotated[Trigger, BeforeValidator(_trigger)]] | None = Field(
         default=None,
         max_length=len(Trigger),
         description="Which happenings to send (started, step-advanced, awaiting-approval, approved, promoted, "
