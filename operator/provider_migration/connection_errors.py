@@ -52,6 +52,19 @@ def _host(e: BaseException) -> str | None:
 
 def cause(e: BaseException) -> str:
     """The innermost reason a connection failed, in kubectl's words ("connection refused", "i/o timeout")."""
+    known = known_cause(e)
+    if known is not None:
+        return known
+    for cur in reversed(list(_chain(e))):  # unknown: the innermost message, without urllib3's wrapping
+        text = getattr(cur, "strerror", None) or str(cur)
+        if text and "Pool(" not in text and " object at 0x" not in text:
+            return text.strip()
+    return type(e).__name__
+
+
+def known_cause(e: BaseException) -> str | None:
+    """`cause` when it is one of the fixed phrases (never text copied from the exception), else None: what
+    status, Events and logs may carry (an exception's own text can quote a request header, i.e. a token)."""
     chain = list(_chain(e))
     for cur in chain:
         if isinstance(cur, u3.NameResolutionError | socket.gaierror):
@@ -75,11 +88,7 @@ def cause(e: BaseException) -> str:
             return "i/o timeout"
         if isinstance(cur, u3.ProtocolError | ConnectionResetError | ConnectionAbortedError):
             return "the server closed the connection"
-    for cur in reversed(chain):  # unknown: the innermost message, without urllib3's wrapping
-        text = getattr(cur, "strerror", None) or str(cur)
-        if text and "Pool(" not in text and " object at 0x" not in text:
-            return text.strip()
-    return type(e).__name__
+    return None
 
 
 def is_connection_error(e: BaseException) -> bool:

@@ -34,7 +34,13 @@ _TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 
 
 def summary(e: BaseException) -> str | None:
-    """One of the fixed summaries matching this exception (or its causes), else None."""
+    """One of the fixed summaries matching this exception (or its causes), else None: kubectl's words for
+    connection failures (connection_errors.known_cause), then the list above."""
+    from provider_migration.connection_errors import known_cause
+
+    known = known_cause(e)
+    if known is not None:
+        return known
     seen: set[int] = set()
     current: BaseException | None = e
     while current is not None and id(current) not in seen:
@@ -59,3 +65,43 @@ def safe_error(e: BaseException) -> str:
     if phrase is not None:
         parts.append(phrase)
     return ": ".join(parts)
+
+
+def header_safe(value: str) -> bool:
+    """A credential usable in an HTTP header as is: visible ASCII and inner spaces only. Anything else (a newline,
+    a quote-escaped repr, unicode) makes HTTP libraries raise with the header's value quoted in the message,
+    so such a value is refused before any client sees it."""
+    return bool(value) and all(" " <= ch <= "~" for ch in value) and value == value.strip()
+
+
+# Text from the cluster (spec, status, Events) is untrusted: anyone who may create a migration writes it. As
+# kubectl does (printers.EscapeTerminal), control characters are shown, never sent to the terminal: ESC as ^[,
+# the rest as \xNN / \uNNNN, so no title change, screen clear, colour or hyperlink can be smuggled in. Rich
+# markup is never interpreted in such text either: views hand it to rich only inside a Text.
+_BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))  # overrides that reorder what is shown
+
+
+def _escape_char(ch: str, multiline: bool) -> str:
+    code = ord(ch)
+    if ch == "\x1b":
+        return "^["
+    if multiline and ch == "\n":
+        return ch
+    if ch == "\n":
+        return "\\n"
+    if ch == "\t":
+        return "\\t"
+    if ch == "\r":
+        return "\\r"
+    if code < 0x20 or code == 0x7F:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def inert(text: object, multiline: bool = False) -> str:
+    """`text` safe to print on a terminal: every control character (C0, DEL, C1) and bidirectional override
+    made visible; newlines kept only with `multiline`."""
+    value = str(text)
+    if value.isprintable() and not any(ord(ch) in _BIDI for ch in value):
+        return value
+    return "".join(_escape_char(ch, multiline) if not ch.isprintable() or ord(ch) in _BIDI else ch for ch in value)

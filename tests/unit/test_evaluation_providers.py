@@ -106,13 +106,13 @@ def test_anthropic_messages_request_and_response() -> None:
             Endpoint(provider="openai", model="m", backend="a"),
             401,
             {"error": {"message": f"Incorrect API key provided: {KEY}.", "type": "invalid_request_error"}},
-            "invalid_request_error: Incorrect API key provided: [redacted].",
+            "invalid_request_error",
         ),
         (
             Endpoint(provider="anthropic", model="m", backend="a"),
             529,
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-            "overloaded_error: Overloaded",
+            "overloaded_error",
         ),
     ],
 )

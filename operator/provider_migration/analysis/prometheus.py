@@ -14,15 +14,16 @@ import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
-from provider_migration.connection_errors import cause
+from provider_migration.safetext import header_safe, summary
 
 from .source import MetricsUnavailable, QueryFailed
 
-MAX_MESSAGE = 300
 # Prometheus answers 400 (bad_data) and 422 (execution) for a query's own fault; anything else is the server's.
 _QUERY_FAULT = frozenset({400, 422})
 _STATUS = re.compile(r"HTTP Status Code (\d{3})")
-_URL_IN_MESSAGE = re.compile(r" with url: \S+")
+_ERROR_TYPE = re.compile(r'"errorType"\s*:\s*"([a-z_]{1,32})"')
+# Prometheus' own error types (web/api/v1): the only words of its answer a message repeats.
+_ERROR_TYPES = frozenset({"bad_data", "execution", "timeout", "canceled", "internal", "unavailable", "not_found"})
 
 
 class PrometheusSource:
@@ -33,7 +34,8 @@ class PrometheusSource:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
         self._token = bearer_token or None
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        self._unusable_token = self._token is not None and not header_safe(self._token)
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token and not self._unusable_token else None
         self._client = PrometheusConnect(
             url=self.url, headers=headers, retry=Retry(total=0, redirect=0, raise_on_status=False), timeout=timeout_s
         )
@@ -56,28 +58,31 @@ class PrometheusSource:
 
     def _ask(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one client call; MetricsUnavailable when Prometheus cannot be asked, QueryFailed when the query
-        is at fault. Never the token in a message."""
+        is at fault. The messages are a fixed vocabulary (safetext): no text of the exception is copied, since
+        the HTTP library quotes the request's headers (the token, as its repr) and the server's answer."""
+        if self._unusable_token:  # never sent, and never handed to a library that would quote it
+            raise self._unavailable("is not asked: the bearer token has characters an HTTP header cannot carry")
         try:
             return call(*args, **kwargs)
         except requests.RequestException as e:  # connection refused, DNS, TLS, timeout, invalid JSON
             if _timed_out(e):
                 raise self._unavailable(f"did not answer within {self.timeout_s:g}s") from None
-            # The cause in words ("connection refused"), not urllib3's nested reprs: people read it in status.
-            raise self._unavailable(f"is unreachable: {cause(e)}") from None
+            raise self._unavailable(f"is unreachable: {summary(e) or type(e).__name__}") from None
         except PrometheusApiClientException as e:
-            match = _STATUS.search(str(e))
+            text = str(e)
+            match = _STATUS.search(text)
             status = int(match.group(1)) if match else 0
+            kind = _ERROR_TYPE.search(text)
+            error_type = kind.group(1) if kind and kind.group(1) in _ERROR_TYPES else None
+            detail = f"HTTP {status or '?'}" + (f", {error_type}" if error_type else "")
             if status in _QUERY_FAULT:
-                raise QueryFailed(self._scrub(f"Prometheus rejected the query: {_short(e)}")) from None
-            raise self._unavailable(f"answered HTTP {status or '?'}: {_short(e)}") from None
+                raise QueryFailed(f"Prometheus rejected the query ({detail})") from None
+            raise self._unavailable(f"answered {detail}") from None
         except (KeyError, TypeError, ValueError) as e:
-            raise self._unavailable(f"did not answer like a Prometheus API ({_short(e)})") from None
+            raise self._unavailable(f"did not answer like a Prometheus API ({type(e).__name__})") from None
 
     def _unavailable(self, what: str) -> MetricsUnavailable:
-        return MetricsUnavailable(self._scrub(f"Prometheus at {self._shown_url} {what}"))
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return MetricsUnavailable(f"Prometheus at {self._shown_url} {what}")
 
 
 def parse_result(result: Any) -> float | None:
@@ -112,14 +117,7 @@ def _timed_out(e: requests.RequestException) -> bool:
     return isinstance(e, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
-def _short(e: BaseException) -> str:
-    # urllib3 repeats the whole query string; the cause is what helps.
-    text = _URL_IN_MESSAGE.sub("", str(e)) or type(e).__name__
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
-
-
 def _without_userinfo(url: str) -> str:
+    """The URL as shown in messages: no userinfo, query or fragment (each may carry a credential)."""
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], query="", fragment=""))

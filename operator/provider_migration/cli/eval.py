@@ -23,6 +23,7 @@ from provider_migration.api.spec import Endpoint, RollbackOn
 from provider_migration.evaluation import EvaluationOutcome, evaluate
 from provider_migration.evaluation.gate import gate_checks
 from provider_migration.planning.render import DASH, Section, money, percent, print_rich, seconds
+from provider_migration.views.terminal import plain
 
 from .plan import Manifest, ManifestError, read_manifest
 
@@ -168,4 +169,4 @@ def _print_table(outcome: EvaluationOutcome, limits: RollbackOn, source: str, ta
     console = Console()
     print_rich(sections, console)
     style = "bold green" if status.verdict == "Pass" else "bold red"
-    console.print(f"{status.verdict}: {status.message}", style=style, highlight=False)
+    console.print(plain(f"{status.verdict}: {status.message}", style=style), highlight=False)

@@ -35,6 +35,7 @@ from provider_migration.api.constants import API_VERSION, command_annotation
 from provider_migration.api.durations import seconds
 from provider_migration.api.status import TERMINAL_PHASES, Phase
 from provider_migration.core.commands import ACTS_IN, Command
+from provider_migration.safetext import inert
 from provider_migration.views import terminal as render
 from provider_migration.views.migration import Migration
 
@@ -326,7 +327,9 @@ def cmd_command(args: argparse.Namespace) -> int:
             }
         )
     elif handled:
-        print(f"{command} {mig.namespace}/{mig.name}: handled by the operator (request {rid}); phase {mig.phase}")
+        print(
+            f"{command} {mig.namespace}/{mig.name}: handled by the operator (request {rid}); phase {inert(mig.phase)}"
+        )
     else:
         print(f"{command} {mig.namespace}/{mig.name}: requested (request {rid})")
     return Exit.OK
@@ -372,7 +375,7 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             code, message = Exit.USAGE, str(e)
         except KeyboardInterrupt:
             return 130
-        print(f"{_prog()} {args.command}: {message}", file=sys.stderr)
+        print(f"{_prog()} {args.command}: {inert(message)}", file=sys.stderr)
         return code
 
     return run

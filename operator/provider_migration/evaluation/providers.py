@@ -7,9 +7,11 @@ client's headers: it is never logged, put in an error message or returned.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -17,10 +19,11 @@ import httpx
 
 from provider_migration.api.spec import Endpoint
 from provider_migration.evaluation.dataset import Message
+from provider_migration.safetext import header_safe, safe_error
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # Anthropic requires max_tokens; golden-set answers are short
-ERROR_DETAIL_LIMIT = 200
+_ERROR_KIND = re.compile(r"[a-z][a-z0-9_]{0,48}")
 
 # Public API bases (OpenAI-SDK style: the version path included where the provider has one).
 DEFAULT_BASES: dict[str, str] = {
@@ -93,7 +96,6 @@ class _HttpClient:
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         self.url = url
-        self._secret = api_key
         self._http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(timeout), transport=transport)
 
     async def aclose(self) -> None:
@@ -106,10 +108,10 @@ class _HttpClient:
         except httpx.TimeoutException:
             raise ProviderError(None, "timed out") from None
         except httpx.HTTPError as exc:
-            raise ProviderError(None, self._clean(f"{type(exc).__name__}: {exc}")) from None
+            raise ProviderError(None, safe_error(exc)) from None
         elapsed = time.perf_counter() - started
         if response.status_code >= 400:
-            raise ProviderError(response.status_code, self._clean(_error_message(response)))
+            raise ProviderError(response.status_code, _error_kind(response))
         try:
             data = response.json()
         except ValueError:
@@ -117,13 +119,6 @@ class _HttpClient:
         if not isinstance(data, dict):
             raise ProviderError(response.status_code, "response is not a JSON object")
         return data, elapsed
-
-    def _clean(self, text: str) -> str:
-        # Some providers echo (part of) the presented key in auth errors: never pass it on.
-        if self._secret:
-            text = text.replace(self._secret, "[redacted]")
-        text = " ".join(text.split())
-        return text if len(text) <= ERROR_DETAIL_LIMIT else text[: ERROR_DETAIL_LIMIT - 1] + "…"
 
 
 class OpenAIChatClient(_HttpClient):
@@ -212,6 +207,8 @@ def client_for(
 ) -> ProviderClient:
     """The client for an endpoint: Anthropic's messages API for `anthropic`, chat completions otherwise."""
     base = base_url_for(endpoint, base_url)
+    if api_key and not header_safe(api_key):
+        raise ValueError("the API key has characters an HTTP header cannot carry (control or non-ASCII)")
     if endpoint.provider == "anthropic":
         return AnthropicMessagesClient(base, endpoint.model, api_key or "", timeout=timeout, transport=transport)
     return OpenAIChatClient(
@@ -219,14 +216,18 @@ def client_for(
     )
 
 
-def _error_message(response: httpx.Response) -> str:
-    """The provider's own error message (both APIs nest it under `error.message`), else the reason phrase."""
+def _error_kind(response: httpx.Response) -> str:
+    """The provider's error type (`error.type`, e.g. invalid_request_error) when it is a plain identifier, else
+    the standard phrase of the status. Never the provider's message: some echo (part of) the key they were shown."""
     try:
         body = response.json()
     except ValueError:
-        return response.reason_phrase or "error"
+        body = None
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        kind = error.get("type")
-        return f"{kind}: {error['message']}" if kind else str(error["message"])
-    return response.reason_phrase or "error"
+    kind = error.get("type") if isinstance(error, dict) else None
+    if isinstance(kind, str) and _ERROR_KIND.fullmatch(kind):
+        return kind
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return "error"

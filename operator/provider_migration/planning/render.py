@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from provider_migration.planning.current_state import BackendUsage
 from provider_migration.planning.plan import Plan
 from provider_migration.planning.roi import Roi
+from provider_migration.safetext import inert
 
 DASH = "—"
 
@@ -140,10 +142,10 @@ def print_rich(sections: Sequence[Section], console: Console | None = None) -> N
         for header in section.headers:
             table.add_column(header, overflow="fold")
         for row in section.rows:
-            table.add_row(*row)
+            table.add_row(*(Text(inert(cell)) for cell in row))  # spec text: escaped, never rich markup
         console.print(table)
         for note in section.footnotes:
-            console.print(f"  {note}", style="dim")
+            console.print(Text(f"  {inert(note)}", style="dim"))
 
 
 def markdown(sections: Sequence[Section], heading: str | None = None) -> str:

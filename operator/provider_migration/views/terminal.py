@@ -16,6 +16,7 @@ from rich.text import Text
 from provider_migration.api.durations import seconds
 from provider_migration.api.spec import Endpoint, Step
 from provider_migration.api.status import AnalysisStatus, BaselineStatus, ForecastStatus, Phase
+from provider_migration.safetext import inert
 
 from .migration import Migration
 
@@ -35,6 +36,16 @@ PHASE_STYLES = {
 }
 VERDICT_STYLES = {"Pass": "green", "Fail": "red", "Inconclusive": "yellow", "Error": "red"}
 SOURCE_BAR, TARGET_BAR = "█", "▒"  # distinguishable without colour, too
+
+
+def plain(text: object, style: str = "") -> Text:
+    """Untrusted text as a rich renderable: escaped (`safetext.inert`: kubectl's EscapeTerminal) and, being a
+    Text, never parsed as rich markup, so no `[link=...]` or colour can be smuggled in."""
+    return Text(inert(text), style=style)
+
+
+def _row(table: Table, *cells: RenderableType | str) -> None:
+    table.add_row(*(plain(c) if isinstance(c, str) else c for c in cells))
 
 
 def human_duration(total_seconds: float) -> str:
@@ -82,7 +93,7 @@ def step_label(mig: Migration) -> str:
 
 def phase_text(mig: Migration) -> Text:
     phase = mig.known_phase
-    return Text(mig.phase, style=PHASE_STYLES.get(phase, "magenta") if phase else "magenta")
+    return plain(mig.phase, style=PHASE_STYLES.get(phase, "magenta") if phase else "magenta")
 
 
 # ----- get ----------------------------------------------------------------------------------------------
@@ -109,11 +120,11 @@ def table_rows(
         ]
         if wide:
             row.append(m.status.message or "")
-        rows.append(row)
+        rows.append([inert(cell) for cell in row])
     if all_namespaces:
         header.insert(0, "NAMESPACE")
         for m, row in zip(migs, rows, strict=True):
-            row.insert(0, m.namespace)
+            row.insert(0, inert(m.namespace))
     return header, rows
 
 
@@ -195,7 +206,7 @@ def steps_view(mig: Migration, now: datetime) -> Text:
         line = f"{marker} {i + 1}. {describe_step(step)}"
         if i == current and not done_all:
             line += _pause_left(step, mig.status.step_started_at, now)
-        lines.append(Text(line, style=style))
+        lines.append(plain(line, style=style))
     return Text("\n").join(lines) if lines else Text("no steps", style="dim")
 
 
@@ -229,16 +240,17 @@ def analysis_view(analysis: AnalysisStatus, now: datetime) -> RenderableType:
     if analysis.weight is not None:
         title.append(f", weight {analysis.weight}%")
     title.append(": ")
-    title.append(analysis.verdict, style=VERDICT_STYLES.get(analysis.verdict, ""))
+    title.append(inert(analysis.verdict), style=VERDICT_STYLES.get(analysis.verdict, ""))
     grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for col in ("CRITERION", "VALUE", "THRESHOLD", "VERDICT", "SAMPLES", "MESSAGE"):
         grid.add_column(col, overflow="fold")
     for c in analysis.criteria:
-        grid.add_row(
+        _row(
+            grid,
             c.name,
             _number(c.value),
             _number(c.threshold),
-            Text(c.verdict, style=VERDICT_STYLES.get(c.verdict, "")),
+            plain(c.verdict, style=VERDICT_STYLES.get(c.verdict, "")),
             _number(c.samples),
             c.message or "",
         )
@@ -255,33 +267,33 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("Name", f"{mig.namespace}/{mig.name}")
+    _row(head, "Name", f"{mig.namespace}/{mig.name}")
     phase = phase_text(mig)
     if st.reason:
-        phase.append(f" ({st.reason})", style="")
-    head.add_row("Phase", phase)
+        phase.append(f" ({inert(st.reason)})", style="")
+    _row(head, "Phase", phase)
     if st.message:
-        head.add_row("Message", st.message)
+        _row(head, "Message", st.message)
     if st.rollback_reason:
-        head.add_row("Rollback", Text(st.rollback_reason, style="red"))
+        _row(head, "Rollback", plain(st.rollback_reason, style="red"))
     if spec:
-        head.add_row("Strategy", spec.strategy.type)
-        head.add_row("Source", f"{endpoint_label(spec.source)} (backend {spec.source.backend})")
-        head.add_row("Target", f"{endpoint_label(spec.target)} (backend {spec.target.backend})")
-        head.add_row("Route", f"{spec.route.kind}/{spec.route.name}, model {spec.route.model_name}")
+        _row(head, "Strategy", spec.strategy.type)
+        _row(head, "Source", f"{endpoint_label(spec.source)} (backend {spec.source.backend})")
+        _row(head, "Target", f"{endpoint_label(spec.target)} (backend {spec.target.backend})")
+        _row(head, "Route", f"{spec.route.kind}/{spec.route.name}, model {spec.route.model_name}")
         if spec.paused:
-            head.add_row("Paused", Text("yes (spec.paused; `pmo resume` continues)", style="yellow"))
-    head.add_row("Step", step_label(mig))
-    head.add_row("Traffic", weight_bar(st.current_weight, 30))
+            _row(head, "Paused", Text("yes (spec.paused; `pmo resume` continues)", style="yellow"))
+    _row(head, "Step", step_label(mig))
+    _row(head, "Traffic", weight_bar(st.current_weight, 30))
     if st.mirror_percent:
-        head.add_row("Mirror", f"{st.mirror_percent}% of source requests copied to the target (responses discarded)")
+        _row(head, "Mirror", f"{st.mirror_percent}% of source requests copied to the target (responses discarded)")
     if st.started_at:
         done = f", completed {age(st.completed_at, now)} ago" if st.completed_at else ""
-        head.add_row("Started", f"{age(st.started_at, now)} ago{done}")
+        _row(head, "Started", f"{age(st.started_at, now)} ago{done}")
     if mig.generation is not None and st.observed_generation is not None and st.observed_generation < mig.generation:
-        head.add_row("Note", Text("the operator has not yet seen the latest spec", style="yellow"))
+        _row(head, "Note", Text("the operator has not yet seen the latest spec", style="yellow"))
     for command, request in mig.pending_commands().items():
-        head.add_row("Requested", Text(f"{command} ({request}), not yet handled by the operator", style="yellow"))
+        _row(head, "Requested", plain(f"{command} ({request}), not yet handled by the operator", style="yellow"))
     if st.credentials.target_projected or st.credentials.source_decommissioned:
         creds = [
             name
@@ -291,7 +303,7 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
             )
             if on
         ]
-        head.add_row("Credentials", ", ".join(creds))
+        _row(head, "Credentials", ", ".join(creds))
 
     parts: list[RenderableType] = [head, _section("Steps"), steps_view(mig, now)]
     if st.baseline:
@@ -310,9 +322,9 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         parts += [
             _section("Evaluation"),
             Text.assemble(
-                (ev.verdict, VERDICT_STYLES.get(ev.verdict, "")),
+                (inert(ev.verdict), VERDICT_STYLES.get(ev.verdict, "")),
                 f"  pass rate source {_number(ev.source.pass_rate)} / target {_number(ev.target.pass_rate)}"
-                f"  ({age(ev.completed_at, now)} ago) {ev.message}",
+                f"  ({age(ev.completed_at, now)} ago) {inert(ev.message or '')}",
             ),
         ]
     if st.conditions:
@@ -320,26 +332,29 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         for col in ("TYPE", "STATUS", "REASON", "AGE", "MESSAGE"):
             grid.add_column(col, overflow="fold")
         for c in st.conditions:
-            grid.add_row(c.type, c.status, c.reason, age(c.last_transition_time, now), c.message)
+            _row(grid, c.type, c.status, c.reason, age(c.last_transition_time, now), c.message)
         parts += [_section("Conditions"), grid]
     if st.history and history > 0:
         grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         for col in ("AGE", "PHASE", "STEP", "WEIGHT", "REASON", "MESSAGE"):
             grid.add_column(col, overflow="fold")
         for h in st.history[-history:]:
-            grid.add_row(age(h.time, now), h.phase.value, str(h.step + 1), f"{h.weight}%", h.reason, h.message)
+            _row(grid, age(h.time, now), h.phase.value, str(h.step + 1), f"{h.weight}%", h.reason, h.message)
         parts += [_section(f"History (last {min(history, len(st.history))} of {len(st.history)})"), grid]
     if mig.problems:
         parts += [
             _section("Not shown"),
-            Text("\n".join(f"unreadable by this pmo version: {p}" for p in mig.problems), style="yellow"),
+            Text("\n".join(f"unreadable by this pmo version: {inert(p)}" for p in mig.problems), style="yellow"),
         ]
     return Group(*parts)
 
 
 def watch_view(mig: Migration, now: datetime) -> RenderableType:
     """The live view: the status plus when it was last read."""
-    footer = Text(f"\n{mig.namespace}/{mig.name} read at {now.strftime('%H:%M:%S')} UTC; Ctrl-C stops watching", "dim")
+    footer = Text(
+        f"\n{inert(mig.namespace)}/{inert(mig.name)} read at {now.strftime('%H:%M:%S')} UTC; Ctrl-C stops watching",
+        "dim",
+    )
     return Group(status_view(mig, now), footer)
 
 
@@ -353,7 +368,7 @@ def status_line(mig: Migration, now: datetime) -> str:
         line += f"  {st.reason}"
     if st.message:
         line += f": {st.message}"
-    return line
+    return inert(line)
 
 
 def summary(mig: Migration) -> dict[str, Any]:
