@@ -379,6 +379,9 @@ def test_the_strategy_that_ran_comes_from_history_not_todays_spec() -> None:
     facts = dict(build_report(edited, None, now=NOW).facts)
     assert facts["Strategy (spec)"] == "BigBang: 100%"
     assert facts["Steps that ran (history)"] == "10% → 50% → rolled back from 50%"
+    mirrored = copy.deepcopy(OBJ)
+    mirrored["status"]["history"][3].update(weight=0, message="Step 1/4: mirror 20%, pause 15m")
+    assert dict(build_report(mirrored, None, now=NOW).facts)["Steps that ran (history)"].startswith("mirror 20% → 50%")
 
 
 def test_blast_radius_counts_what_the_target_served_and_failed(report: Report) -> None:

@@ -3,6 +3,7 @@ a Report out. Everything shown comes from the object's status, or from range que
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,7 +107,9 @@ def steps_run(mig: Migration) -> str:
     parts: list[str] = []
     for h in sorted(mig.status.history, key=lambda h: h.time):
         if h.reason == ProgressReason.STEP_ADVANCED:
-            parts.append(f"{h.weight}%")
+            # A mirror step moves no weight: its share is only in the message ("Step 1/4: mirror 20%").
+            mirror = re.search(r"\bmirror (\d+)%", h.message)
+            parts.append(f"mirror {mirror.group(1)}%" if mirror and not h.weight else f"{h.weight}%")
         elif h.reason == EventReason.APPROVED:
             parts.append("approved")
         elif h.reason == ProgressReason.STABILIZING and (not parts or parts[-1] != "100%"):
