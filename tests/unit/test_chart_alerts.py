@@ -16,6 +16,7 @@ import yaml
 
 from helm_chart import CHART, one, render
 from provider_migration.controller.metrics import OperatorMetrics
+from provider_migration.controller.notify import NotificationMetrics
 
 ALL_ALERTS = {"metrics": {"prometheusRule": {"enabled": True}}}
 NS = "support"
@@ -238,6 +239,7 @@ def _exported() -> set[str]:
 
     registry = CollectorRegistry()
     OperatorMetrics(registry)
+    NotificationMetrics(registry)
     # prometheus_client names a counter family without the `_total` its series carry.
     return {f"{m.name}_total" if m.type == "counter" else m.name for m in registry.collect()}
 
@@ -248,3 +250,119 @@ def test_alerts_and_dashboard_use_only_metrics_the_operator_exports() -> None:
     used |= _metric_names((CHART / "files/grafana/provider-migrations.json").read_text())
     assert {"pmo_analysis_value", "pmo_baseline_error_rate", "pmo_migration_phase"} <= used
     assert used <= _exported(), f"not exported by the operator: {sorted(used - _exported())}"
+
+
+def _since(name: str, minute: int) -> dict[str, str]:
+    """Entered its phase `minute` minutes into the test (promtool's clock starts at Unix time 0)."""
+    return _series("pmo_migration_phase_since_timestamp_seconds", f"{minute * 60}x90", namespace=NS, name=name)
+
+
+def test_waiting_alerts_fire_once_people_were_needed_longer_than_configured(tmp_path: Path) -> None:
+    series = [
+        _since("gate", 0), _phase("gate", "AwaitingApproval"),
+        _since("paused", 10), _phase("paused", "Paused"),
+        _since("blocked", 0), _phase("blocked", "Blocked"),
+        _since("moving", 0), _phase("moving", "Progressing"),  # long in its phase, but nobody is needed
+    ]  # fmt: skip
+    for one_series in series:
+        one_series["values"] = one_series["values"].replace("x40", "x90")
+    approval, paused, blocked = (f"ProviderMigration{w}" for w in ("AwaitingApproval", "Paused", "Blocked"))
+    gate = _alert("gate")
+    gate["exp_annotations"] = {
+        "summary": f"{NS}/gate has waited at an approval gate for 1h 1m 0s",
+        "description": "`pmo approve` lets it continue, `pmo abort` rolls it back.",
+    }
+    only_approval = {"metrics": {"prometheusRule": {"enabled": True, "operatorAlerts": False}}}
+    _promtool_test(
+        tmp_path,
+        only_approval,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [{"eval_time": "61m", "alertname": approval, "exp_alerts": [gate]}],
+            }
+        ],
+        annotations=True,
+    )
+    _promtool_test(
+        tmp_path,
+        only_approval,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "59m", "alertname": approval, "exp_alerts": []},
+                    {"eval_time": "61m", "alertname": approval, "exp_alerts": [_alert("gate")]},
+                    {"eval_time": "39m", "alertname": paused, "exp_alerts": []},  # paused 29 of 30 minutes
+                    {"eval_time": "41m", "alertname": paused, "exp_alerts": [_alert("paused")]},
+                    {"eval_time": "14m", "alertname": blocked, "exp_alerts": []},
+                    {"eval_time": "16m", "alertname": blocked, "exp_alerts": [_alert("blocked")]},
+                ],
+            }
+        ],
+    )
+    # The times come from values; 0 turns an alert off.
+    waiting = {"awaitingApprovalSeconds": 7200, "pausedSeconds": 0, "blockedSeconds": 900}
+    values = {"metrics": {"prometheusRule": {"enabled": True, "operatorAlerts": False, "waiting": waiting}}}
+    rules = {r["alert"] for g in one(render(values), "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    assert paused not in rules and {approval, blocked} <= rules
+    _promtool_test(
+        tmp_path,
+        values,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [{"eval_time": "61m", "alertname": approval, "exp_alerts": []}],
+            }
+        ],
+    )
+
+
+def test_the_phase_start_survives_restarts_because_it_comes_from_history() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from provider_migration.api.status import HistoryEntry, Phase, ProviderMigrationStatus
+    from provider_migration.controller.metrics import phase_entered
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def entry(minute: int, phase: Phase, reason: str) -> HistoryEntry:
+        return HistoryEntry(time=t0 + timedelta(minutes=minute), phase=phase, step=0, weight=10, reason=reason)
+
+    status = ProviderMigrationStatus(
+        phase=Phase.BLOCKED,
+        history=[
+            entry(0, Phase.PROGRESSING, "StepAdvanced"),
+            entry(5, Phase.BLOCKED, "Blocked"),
+            entry(9, Phase.BLOCKED, "Blocked"),  # another cause, still blocked
+        ],
+    )
+    assert phase_entered(status) == t0 + timedelta(minutes=5)
+    assert phase_entered(ProviderMigrationStatus()) is None
+
+
+def test_notification_failure_alert_names_the_service(tmp_path: Path) -> None:
+    series = [
+        _series("pmo_notification_failures", "0 1 2 3 4 5x40", namespace=NS, name="m", service="oncall"),
+        _series("pmo_notification_failures", "1 0x40", namespace=NS, name="m", service="chat"),
+    ]
+    _promtool_test(
+        tmp_path,
+        ALL_ALERTS,
+        [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {
+                        "eval_time": "20m",
+                        "alertname": "ProviderMigrationNotificationsFailing",
+                        "exp_alerts": [_alert("m", service="oncall")],
+                    }
+                ],
+            }
+        ],
+    )

@@ -50,6 +50,13 @@ class OperatorMetrics:
             [*migration, "criterion"],
             registry=registry,
         )
+        self.phase_since = Gauge(
+            "pmo_migration_phase_since_timestamp_seconds",
+            "Unix time the migration entered its current phase (from status.history, so restarts keep it): "
+            "time() minus it is how long it has been waiting at a gate, paused or blocked",
+            migration,
+            registry=registry,
+        )
         self.baseline_error_rate = Gauge(
             "pmo_baseline_error_rate", "Error rate of the source in the captured baseline", migration, registry=registry
         )
@@ -82,6 +89,11 @@ class OperatorMetrics:
         self.target_weight.labels(namespace, name).set(status.current_weight)
         for phase in Phase:
             self.phase.labels(namespace, name, phase.value).set(1 if phase == status.phase else 0)
+        since = phase_entered(status)
+        if since is None:
+            _remove(self.phase_since, namespace, name)
+        else:
+            self.phase_since.labels(namespace, name).set(since.timestamp())
         baseline = status.baseline.error_rate if status.baseline else None
         if baseline is None:
             _remove(self.baseline_error_rate, namespace, name)
@@ -133,6 +145,7 @@ class OperatorMetrics:
         for metric in (
             self.target_weight,
             self.phase,
+            self.phase_since,
             self.analyses,
             self.analysis_value,
             self.analysis_runs,
@@ -163,3 +176,14 @@ DEFAULT = OperatorMetrics()
 record_status = DEFAULT.record_status
 record_rollback = DEFAULT.record_rollback
 time_analysis = DEFAULT.time_analysis
+
+
+def phase_entered(status: ProviderMigrationStatus) -> datetime | None:
+    """When the current phase began: the first of the history entries at the end that are in this phase (a
+    Blocked migration whose cause changes stays blocked since the first)."""
+    since = None
+    for entry in reversed(status.history):
+        if entry.phase != status.phase:
+            break
+        since = entry.time
+    return since
