@@ -364,7 +364,8 @@ def test_kubectl_get_step_column_agrees_with_pmo(
     make("done", status=operator_status(**done))
     make("fresh", status=operator_status())
     listed = kubectl("get", "pmig", "-n", namespace, "-o", "wide").stdout.splitlines()
-    assert listed[0].split() == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "REASON", "AGE", "MESSAGE"]
+    header = ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "REASON", "TEMPLATE", "AGE", "MESSAGE"]
+    assert listed[0].split() == header
     rows = {line.split()[0]: line.split() for line in listed[1:]}
     assert rows["done"][1:4] == ["Succeeded", "3", "100"] and rows["done"][6] == "Succeeded"
     assert rows["fresh"][1:4] == ["Pending", "0", "0"]

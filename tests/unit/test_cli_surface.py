@@ -120,8 +120,8 @@ def test_o_is_an_output_format_in_every_command() -> None:
 def test_wide_adds_reason_and_message_and_step_counts_from_one() -> None:
     mig = Migration.from_object(obj("bot", "1", phase="Progressing", currentStep=1, currentWeight=50, reason="Ok"))
     header, (row,) = terminal.table_rows([mig], NOW, wide=True)
-    assert header == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "REASON", "AGE", "MESSAGE"]
-    assert row[:4] == ["bot", "Progressing", "2/3", "50%"] and row[6:8] == ["Ok", "60m"]
+    assert header == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "REASON", "TEMPLATE", "AGE", "MESSAGE"]
+    assert row[:4] == ["bot", "Progressing", "2/3", "50%"] and row[6:9] == ["Ok", "<none>", "60m"]
     header, (row,) = terminal.table_rows([Migration.from_object(obj("new", "1"))], NOW)
     assert "REASON" not in header and row[2] == "0/3"
 

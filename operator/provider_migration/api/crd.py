@@ -117,6 +117,7 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Source", "type": "string", "jsonPath": ".spec.source.model"},
     {"name": "Target", "type": "string", "jsonPath": ".spec.target.model"},
     {"name": "Reason", "type": "string", "jsonPath": ".status.reason", "priority": 1},
+    {"name": "Template", "type": "string", "jsonPath": ".spec.templateRef.name", "priority": 1},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
 ]

@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from provider_migration.api.spec import Endpoint, RollbackOn
+from provider_migration.cli.kubeclient import cluster_templates
 from provider_migration.evaluation import EvaluationOutcome, evaluate
 from provider_migration.evaluation.gate import gate_checks
 from provider_migration.planning.render import DASH, Section, money, percent, print_rich, seconds
@@ -79,7 +80,7 @@ def _dataset_text(args: argparse.Namespace, manifest: Manifest) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        manifest = read_manifest(args.filename)
+        manifest = read_manifest(args.filename, cluster_templates(args))
         if manifest.spec.evaluation is None:
             raise ManifestError(f"{args.filename}: spec.evaluation is not set")
         dataset = _dataset_text(args, manifest)

@@ -11,14 +11,22 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from provider_migration.api.constants import GROUP, KIND, PLURAL, VERSION
+from provider_migration.api.constants import (
+    CLUSTER_TEMPLATE_KIND,
+    CLUSTER_TEMPLATE_PLURAL,
+    GROUP,
+    KIND,
+    PLURAL,
+    TEMPLATE_PLURAL,
+    VERSION,
+)
 from provider_migration.connection_errors import unable_to_connect
 
 # Field manager for the CLI's own writes, distinct from the operator's, so managedFields tell them apart.
@@ -195,3 +203,41 @@ class Migrations:
             field_manager=CLI_FIELD_MANAGER,
             _content_type=MERGE_PATCH,
         )
+
+
+class ClusterTemplates:
+    """Templates for `pmo plan/simulate/eval -f` when the file does not hold the one a migration names: read
+    from the cluster (connected on first use; the file's namespace, else `-n`, else the context's)."""
+
+    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+        self.kubeconfig, self.context, self.namespace = kubeconfig, context, namespace
+        self._conn: Connection | None = None
+
+    def __call__(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        from provider_migration.simulation.manifests import ManifestError
+
+        what = f"{kind} {name}"
+        try:
+            if self._conn is None:
+                self._conn = connect(self.kubeconfig, self.context, self.namespace)
+            api = self._conn.api
+            if kind == CLUSTER_TEMPLATE_KIND:
+                obj = api.get_cluster_custom_object(GROUP, VERSION, CLUSTER_TEMPLATE_PLURAL, name)
+            else:
+                ns = namespace if namespace != "default" or not self.namespace else self._conn.namespace
+                obj = api.get_namespaced_custom_object(GROUP, VERSION, ns, TEMPLATE_PLURAL, name)
+            return cast(dict[str, Any], obj)
+        except client.ApiException as e:
+            if e.status == 404:
+                return None
+            raise ManifestError(f"{what} is not in the file and reading it failed: {_translate(e, what)}") from None
+        except ClusterError as e:
+            raise ManifestError(f"{what} is not in the file and no cluster is reachable: {e}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise ManifestError(f"{what} is not in the file: {unable_to_connect(e, None)}") from None
+
+
+def cluster_templates(args: Any) -> ClusterTemplates:
+    return ClusterTemplates(
+        getattr(args, "kubeconfig", None), getattr(args, "context", None), getattr(args, "namespace", None)
+    )

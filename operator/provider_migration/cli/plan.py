@@ -18,6 +18,7 @@ from provider_migration.analysis.prometheus import PrometheusSource
 from provider_migration.analysis.source import MetricsError
 from provider_migration.api.constants import KIND
 from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.cli.kubeclient import cluster_templates
 from provider_migration.planning.current_state import (
     CurrentState,
     from_prometheus,
@@ -28,7 +29,14 @@ from provider_migration.planning.plan import build_plan
 from provider_migration.planning.render import markdown, plan_sections, print_rich, roi_section
 from provider_migration.planning.roi import RoiInputs, roi
 from provider_migration.planning.true_cost import DEFAULT_EFFORT_HOURS, DEFAULT_HOURLY_RATE, TrueCostInputs
-from provider_migration.simulation.manifests import ManifestError, Unreadable, documents, read_text
+from provider_migration.simulation.manifests import (
+    ManifestError,
+    TemplateLookup,
+    Unreadable,
+    documents,
+    effective_spec,
+    read_text,
+)
 
 FORMATS = ("table", "markdown", "json")
 
@@ -45,15 +53,16 @@ class Manifest:
     documents: list[dict[str, Any]]  # everything in the file, e.g. the golden-set ConfigMap next to it
 
 
-def read_manifest(path: Path) -> Manifest:
-    """The first ProviderMigration in a YAML file ('-' reads stdin), with the file's other documents."""
+def read_manifest(path: Path, templates: TemplateLookup | None = None) -> Manifest:
+    """The first ProviderMigration in a YAML file ('-' reads stdin), with the file's other documents; its
+    template (spec.templateRef) from the file, else through `templates` (the cluster)."""
     docs = documents(read_text(path), str(path))
     doc = next((d for d in docs if d.get("kind") == KIND), None)
     if doc is None:
         raise ManifestError(f"{path}: no {KIND} in the file")
     meta = doc.get("metadata") or {}
     try:
-        spec = ProviderMigrationSpec.from_wire(doc.get("spec"))
+        spec = effective_spec(doc, docs, str(path), templates)
     except ValidationError as exc:
         raise ManifestError(f"{path}: invalid spec:\n{exc}") from None
     return Manifest(str(meta.get("name", "")), str(meta.get("namespace") or "default"), spec, docs)
@@ -154,7 +163,7 @@ def run_plan(args: argparse.Namespace) -> int:
         print("pmo plan: give -f MIGRATION.yaml (or use `pmo plan roi`)", file=sys.stderr)
         return 2
     try:
-        manifest = read_manifest(args.filename)
+        manifest = read_manifest(args.filename, cluster_templates(args))
     except Unreadable as exc:
         print(f"pmo plan: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_migration.api.durations import seconds
+from provider_migration.cli.kubeclient import cluster_templates
 from provider_migration.simulation import STRATEGIES, Scenario, SimulationOptions, simulate, strategy_variants
 from provider_migration.simulation.manifests import (
     ManifestError,
@@ -78,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run_simulate(args: argparse.Namespace) -> int:
     try:
-        manifests = parse_migrations(read_text(args.filename), str(args.filename))
+        manifests = parse_migrations(read_text(args.filename), str(args.filename), cluster_templates(args))
     except Unreadable as e:
         print(f"pmo simulate: {e}", file=sys.stderr)
         return 1

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from provider_migration.api.constants import API_VERSION, KIND
+from provider_migration.api.constants import API_VERSION, CLUSTER_TEMPLATE_KIND, KIND, TEMPLATE_KIND
 from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.core.templates import Refusal, resolve
+
+# (kind, namespace, name) -> the template object, or None: how `pmo` finds a template not in the file.
+TemplateLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
 class ManifestError(ValueError):
@@ -49,6 +55,39 @@ def documents(text: str, origin: str) -> list[dict[str, Any]]:
         raise ManifestError(f"{origin}: not valid YAML{where}: {problem}") from None
 
 
+def template_in(docs: list[dict[str, Any]], kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """A template given in the same file (a MigrationTemplate of another namespace does not count)."""
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        if doc.get("apiVersion") != API_VERSION or doc.get("kind") != kind or meta.get("name") != name:
+            continue
+        if kind == CLUSTER_TEMPLATE_KIND or str(meta.get("namespace") or namespace) == namespace:
+            return doc
+    return None
+
+
+def effective_spec(
+    doc: dict[str, Any], docs: list[dict[str, Any]], origin: str, cluster: TemplateLookup | None = None
+) -> ProviderMigrationSpec:
+    """The spec the operator would run: with a templateRef, the template (from the file, else the cluster)
+    merged exactly as the controller does (core/templates.py). Raises ValidationError or ManifestError."""
+    raw = doc.get("spec")
+    ref = raw.get("templateRef") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not isinstance(ref, dict):
+        return ProviderMigrationSpec.from_wire(raw)
+    meta = doc.get("metadata") or {}
+    kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+    namespace = str(meta.get("namespace") or "default")
+    template = template_in(docs, kind, namespace, name)
+    if template is None and cluster is not None and kind in (TEMPLATE_KIND, CLUSTER_TEMPLATE_KIND):
+        template = cluster(kind, namespace, name)
+    result = resolve(raw, template, None, datetime.now(UTC))
+    if isinstance(result, Refusal):
+        hint = "" if template is not None or cluster is not None else " (put it in the file, or reach a cluster)"
+        raise ManifestError(f"{origin}: {KIND} {meta.get('name', '')!r}: {result.message}{hint}")
+    return result.spec
+
+
 @dataclass(frozen=True)
 class MigrationManifest:
     name: str
@@ -56,7 +95,9 @@ class MigrationManifest:
     spec: ProviderMigrationSpec
 
 
-def parse_migrations(text: str, origin: str = "<manifest>") -> list[MigrationManifest]:
+def parse_migrations(
+    text: str, origin: str = "<manifest>", templates: TemplateLookup | None = None
+) -> list[MigrationManifest]:
     docs = documents(text, origin)
     found = []
     for doc in docs:
@@ -65,7 +106,7 @@ def parse_migrations(text: str, origin: str = "<manifest>") -> list[MigrationMan
         meta = doc.get("metadata") or {}
         name = str(meta.get("name") or "")
         try:
-            spec = ProviderMigrationSpec.from_wire(doc.get("spec"))
+            spec = effective_spec(doc, docs, origin, templates)
         except ValidationError as e:
             raise ManifestError(f"{origin}: {KIND} {name!r} has an invalid spec:\n{e}") from None
         found.append(MigrationManifest(name, str(meta.get("namespace") or "default"), spec))
@@ -74,5 +115,5 @@ def parse_migrations(text: str, origin: str = "<manifest>") -> list[MigrationMan
     return found
 
 
-def read_migrations(path: Path) -> list[MigrationManifest]:
-    return parse_migrations(read_text(path), str(path))
+def read_migrations(path: Path, templates: TemplateLookup | None = None) -> list[MigrationManifest]:
+    return parse_migrations(read_text(path), str(path), templates)

@@ -87,9 +87,13 @@ class Migration:
     @classmethod
     def from_object(cls, obj: dict[str, Any]) -> Migration:
         meta = obj.get("metadata") or {}
-        spec, spec_dropped = salvage(ProviderMigrationSpec, obj.get("spec"), drop=frozenset({"extra_forbidden"}))
         raw_status = obj.get("status")
         raw_status = raw_status if isinstance(raw_status, dict) else {}
+        raw_spec = obj.get("spec")
+        if isinstance(raw_spec, dict) and raw_spec.get("templateRef"):
+            # A templated spec is partial: what the rollout runs on is the merge the operator recorded.
+            raw_spec = raw_status.get("effectiveSpec") or raw_spec
+        spec, spec_dropped = salvage(ProviderMigrationSpec, raw_spec, drop=frozenset({"extra_forbidden"}))
         status, status_dropped = salvage(ProviderMigrationStatus, raw_status)
         raw_phase = raw_status.get("phase")
         phase = raw_phase if isinstance(raw_phase, str) and raw_phase else Phase.PENDING.value
@@ -114,6 +118,16 @@ class Migration:
             return Phase(self.phase)
         except ValueError:
             return None
+
+    @property
+    def template(self) -> str | None:
+        """`Kind/name` of spec.templateRef, with the resourceVersion used once the migration started."""
+        ref = (self.raw.get("spec") or {}).get("templateRef")
+        if not isinstance(ref, dict):
+            return None
+        label = f"{ref.get('kind', '')}/{ref.get('name', '')}"
+        recorded = self.status.template
+        return f"{label} (resourceVersion {recorded.resource_version})" if recorded else label
 
     @property
     def steps(self) -> list[Step]:

@@ -103,7 +103,7 @@ def table_rows(
     migs: list[Migration], now: datetime, all_namespaces: bool = False, wide: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """The header and one row per migration, in the CRD's printer-column order (`-o wide`: priority 1 too)."""
-    header = ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", *(["REASON"] if wide else []), "AGE"]
+    header = ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", *(["REASON", "TEMPLATE"] if wide else []), "AGE"]
     if wide:
         header.append("MESSAGE")
     rows = []
@@ -115,7 +115,7 @@ def table_rows(
             f"{m.status.current_weight}%",
             endpoint_label(m.spec.source if m.spec else None),
             endpoint_label(m.spec.target if m.spec else None),
-            *([m.status.reason or "<none>"] if wide else []),
+            *([m.status.reason or "<none>", _template_name(m)] if wide else []),
             age(m.created, now),
         ]
         if wide:
@@ -126,6 +126,11 @@ def table_rows(
         for m, row in zip(migs, rows, strict=True):
             row.insert(0, inert(m.namespace))
     return header, rows
+
+
+def _template_name(m: Migration) -> str:
+    ref = (m.raw.get("spec") or {}).get("templateRef")
+    return str(ref.get("name") or "<none>") if isinstance(ref, dict) else "<none>"
 
 
 def column_widths(rows: list[list[str]], at_least: list[int] | None = None) -> list[int]:
@@ -276,6 +281,8 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         _row(head, "Message", st.message)
     if st.rollback_reason:
         _row(head, "Rollback", plain(st.rollback_reason, style="red"))
+    if mig.template:
+        _row(head, "Template", mig.template)
     if spec:
         _row(head, "Strategy", spec.strategy.type)
         _row(head, "Source", f"{endpoint_label(spec.source)} (backend {spec.source.backend})")
