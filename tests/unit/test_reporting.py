@@ -411,6 +411,7 @@ def test_approvals_name_the_step_request_and_the_client_that_sent_it() -> None:
     obj["status"]["history"].insert(
         4, history(10, "Progressing", 1, 10, "Approved", "Approval at step 2/4 given by request 2026-11-20T09:10Z")
     )
+    obj["status"]["history"][4]["by"] = "alice@example.com"
     obj["metadata"]["managedFields"] = [
         {
             "manager": "pmo",
@@ -421,7 +422,7 @@ def test_approvals_name_the_step_request_and_the_client_that_sent_it() -> None:
     ]
     facts = dict(build_report(obj, None, now=NOW).facts)
     assert facts["Approvals"] == (
-        "2026-11-20 09:10:00 UTC: Approval at step 2/4 given by request 2026-11-20T09:10Z; "
+        "2026-11-20 09:10:00 UTC: Approval at step 2/4 given by request 2026-11-20T09:10Z (by alice@example.com); "
         "annotation last set by pmo at 2026-11-20T09:10:00Z"
     )
     assert dict(build_report(OBJ, None, now=NOW).facts)["Approvals"] == "no approval gate in the strategy"

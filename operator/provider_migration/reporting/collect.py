@@ -120,8 +120,8 @@ def steps_run(mig: Migration) -> str:
 
 
 def approvals(mig: Migration) -> str:
-    """Who approved, as far as the cluster records it: each approval's step and request id from history, and
-    the field manager (client) that set the approve annotation, from managedFields."""
+    """Who approved, as far as the cluster records it: each approval's step, request id and user (history[].by,
+    stamped by the chart's admission policy) and the client that set the approve annotation (managedFields)."""
     given = [h for h in mig.status.history if h.reason == EventReason.APPROVED]
     if not given:
         gates = sum(1 for s in mig.steps if s.approval is not None)
@@ -133,7 +133,7 @@ def approvals(mig: Migration) -> str:
         if annotation in ((m.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations", {})
     ]
     who = f"; annotation last set by {', '.join(writers)}" if writers else ""
-    return "; ".join(f"{time_text(h.time)}: {h.message}" for h in given) + who
+    return "; ".join(f"{time_text(h.time)}: {h.message}" + (f" (by {h.by})" if h.by else "") for h in given) + who
 
 
 # ----- header ------------------------------------------------------------------------------------------
