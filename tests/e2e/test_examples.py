@@ -126,7 +126,8 @@ def test_get_pmig_prints_the_printer_columns(crds: None, kubectl: Kubectl, names
     assert apply(kubectl, namespace, path).returncode == 0
     (manifest,) = migrations_in(load_documents(path))
     name = manifest["metadata"]["name"]
-    status = {"status": {"phase": "Progressing", "currentStep": 1, "currentWeight": 50}}
+    # As the operator writes it: `step` (the STEP column) is currentStep + 1.
+    status = {"status": {"phase": "Progressing", "currentStep": 1, "step": 2, "currentWeight": 50}}
     kubectl(
         "patch",
         f"{c.PLURAL}.{c.GROUP}",
@@ -140,7 +141,7 @@ def test_get_pmig_prints_the_printer_columns(crds: None, kubectl: Kubectl, names
     )
     header, row = kubectl("get", "pmig", "-n", namespace).stdout.splitlines()
     assert header.split() == ["NAME", "PHASE", "STEP", "WEIGHT", "SOURCE", "TARGET", "AGE"]
-    assert row.split()[:6] == [name, "Progressing", "1", "50", "gpt-4o", "claude-sonnet-4-5"]
+    assert row.split()[:6] == [name, "Progressing", "2", "50", "gpt-4o", "claude-sonnet-4-5"]
 
 
 def _changed(manifest: dict[str, Any], path: str, value: Any) -> str:
