@@ -151,6 +151,16 @@ def test_get_watch_prints_all_then_each_change_once(fake: Any, capsys: pytest.Ca
     ]
 
 
+def test_get_watch_of_nothing_says_so_once_then_shows_the_first_arrival(
+    fake: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake([[], [], [], [obj("a", "1", phase="Pending")]])
+    assert main(["get", "-w", "--interval", "0"]) == 130
+    out, err = capsys.readouterr()
+    assert err.count("No resources found in shop namespace.") == 1
+    assert [line.split()[:2] for line in out.splitlines()] == [["NAME", "PHASE"], ["a", "Pending"]]
+
+
 def test_get_watch_json_prints_one_object_per_change(fake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     fake([[obj("a", "1")], [obj("a", "1")], [obj("a", "2")]])
     assert main(["get", "-w", "-o", "json", "--interval", "0"]) == 130

@@ -207,12 +207,13 @@ def _watch_list(migs: Migrations, args: argparse.Namespace, objects: list[dict[s
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
     seen: dict[tuple[str, str], str | None] = {}
     widths: list[int] | None = None
-    first = True
+    first, announced = True, False
     while True:
         changed = [o for o in objects if seen.get(_key(o)) != o["metadata"].get("resourceVersion")]
         seen.update({_key(o): o["metadata"].get("resourceVersion") for o in objects})
-        if first and not objects and args.output not in ("json", "yaml", "name"):
-            _no_resources(migs, args)
+        if first and not objects and not announced and args.output not in ("json", "yaml", "name"):
+            _no_resources(migs, args)  # once, as kubectl get -w says it, then waits for the first one
+            announced = True
         if changed:
             if args.output in ("json", "yaml", "name"):
                 for o in changed:
