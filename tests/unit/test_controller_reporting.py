@@ -75,3 +75,17 @@ def test_run_accepts_standalone_as_kopf_does() -> None:
     assert parser.parse_args(["run", "--peering", "p"]).peering == "p"
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "--standalone", "--peering", "p"])
+
+
+def test_an_object_without_status_step_gets_it_on_its_next_tick() -> None:
+    """Written by an operator before status.step existed: one write adds it, then ticks are idle again."""
+    store = Store(_body(ProviderMigrationStatus(phase=Phase.PROGRESSING, current_step=2).to_wire()))
+    tick = lambda: reconcile(Ports(store), "shop", "bot", lambda *_: None, NOW)  # type: ignore[arg-type]  # noqa: E731
+    tick()  # settles into Failed (InvalidSpec)
+    tick()
+    settled = store.writes
+    del store.body["status"]["step"]  # as an older operator left it
+    tick()
+    assert store.writes == settled + 1 and store.body["status"]["step"] == 3
+    tick()
+    assert store.writes == settled + 1

@@ -163,7 +163,9 @@ def _finish(
     # Notifications go into status with the decision they tell of (delivered off the tick, controller/notify).
     decision.status = enqueue(decision.status, decision.events, now)
     result = TickResult(body=body, status=decision.status, requeue_after=decision.requeue_after)
-    if decision.status == before and body.get("status"):
+    stored = body.get("status") or {}
+    # An object written before status.step existed gets it on its first tick (STEP would read <none>).
+    if decision.status == before and stored and stored.get("step") == decision.status.to_wire()["step"]:
         result.events = decision.events
         return result  # nothing changed: no write (an idle migration costs one GET per tick)
     meta = body["metadata"]
