@@ -17,10 +17,10 @@ from typing import Any
 from kubernetes import client
 
 from provider_migration.api.durations import seconds
-from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.controller.analysis_port import TokenUnavailable, prometheus_token
 from provider_migration.reporting import PrometheusRangeSource, build_report, render_html, render_markdown
 from provider_migration.reporting.markdown import image_files
+from provider_migration.views.migration import Migration
 
 from .kubeclient import ClusterError, Migrations, NotFound, connect
 
@@ -117,11 +117,8 @@ def _prometheus(
 ) -> PrometheusRangeSource | None:
     if url:
         return PrometheusRangeSource(url)
-    try:
-        spec = ProviderMigrationSpec.model_validate(obj.get("spec") or {})
-    except ValueError:
-        return None
-    if spec.analysis is None:
+    spec = Migration.from_object(obj).spec  # a templated migration's spec is the one it ran with
+    if spec is None or spec.analysis is None:
         return None
     prom = spec.analysis.prometheus
     try:

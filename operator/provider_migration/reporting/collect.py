@@ -165,6 +165,7 @@ def facts(mig: Migration, start: datetime, end: datetime) -> list[tuple[str, str
         ("Migration", f"{mig.namespace}/{mig.name}"),
         ("Source → target", f"{spec.source.provider}/{spec.source.model} → {spec.target.provider}/{spec.target.model}"),
         ("Route", f"{spec.route.kind} {spec.route.name}, model {spec.route.model_name}"),
+        *([("Template", mig.template)] if mig.template else []),
         ("Strategy (spec)", f"{spec.strategy.type}: {steps}"),
         ("Steps that ran (history)", steps_run(mig)),
         ("Approvals", approvals(mig)),

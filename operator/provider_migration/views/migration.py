@@ -127,7 +127,11 @@ class Migration:
             return None
         label = f"{ref.get('kind', '')}/{ref.get('name', '')}"
         recorded = self.status.template
-        return f"{label} (resourceVersion {recorded.resource_version})" if recorded else label
+        return (
+            f"{label} (resourceVersion {recorded.resource_version})"
+            if recorded and recorded.resource_version
+            else label
+        )
 
     @property
     def steps(self) -> list[Step]:
