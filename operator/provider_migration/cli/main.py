@@ -14,7 +14,9 @@ import sys
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
 # Modules under provider_migration.cli, in the order their commands appear in --help.
-COMMAND_MODULES: list[str] = ["migrations", "crds", "plan", "eval", "run", "simulate", "report", "completion"]
+COMMAND_MODULES: list[str] = [
+    "migrations", "dashboard", "crds", "plan", "eval", "run", "simulate", "report", "completion",
+]  # fmt: skip
 
 # Commands that need something `pip install .` leaves out, and how to get it.
 OPTIONAL_COMMANDS: dict[str, str] = {
