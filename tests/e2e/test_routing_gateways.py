@@ -140,9 +140,22 @@ def test_httproute_named_rule_is_the_one_edited(
     spec["rules"][0]["backendRefs"] = [{"name": SOURCE, "port": 443}]  # the source also serves /health
     create(kube, namespace, HTTP_ROUTE, spec)
     adapter = route_adapter(kube, namespace, make_spec("HTTPRoute", rule="chat"))
+    # Moving only "chat" would leave /health on the source, and decommissioning its key would break it.
+    shared = adapter.read()
+    assert shared.error is not None and f"source backendRef {SOURCE!r} also serves" in shared.error
+    version = get(kube, namespace, HTTP_ROUTE)["metadata"]["resourceVersion"]
+    with pytest.raises(RouteError, match="also serves"):
+        adapter.apply_weights(70, 30, 0)
+    assert get(kube, namespace, HTTP_ROUTE)["metadata"]["resourceVersion"] == version  # never written
+    routed = get(kube, namespace, HTTP_ROUTE)
+    routed["spec"]["rules"][0]["backendRefs"] = [{"name": "health-probe", "port": 443}]
+    client.CustomObjectsApi(kube).replace_namespaced_custom_object(
+        HTTP_ROUTE.group, HTTP_ROUTE.version, namespace, HTTP_ROUTE.plural, "llm", routed
+    )
     adapter.apply_weights(70, 30, 0)
     health, chat = get(kube, namespace, HTTP_ROUTE)["spec"]["rules"]
-    assert [r["name"] for r in health["backendRefs"]] == [SOURCE] and ref(health, SOURCE).get("weight", 1) == 1
+    assert [r["name"] for r in health["backendRefs"]] == ["health-probe"]
+    assert health["backendRefs"][0].get("weight", 1) == 1  # the other rule untouched (the server defaults 1)
     assert (ref(chat, SOURCE)["weight"], ref(chat, TARGET)["weight"]) == (70, 30)
     missing = route_adapter(kube, namespace, make_spec("HTTPRoute", rule="nope")).read()
     assert missing.found and missing.error is not None and "no rule named 'nope'" in missing.error
@@ -200,7 +213,7 @@ def test_aigatewayroute_weights_priority_tier_and_ownership(
     kube: client.ApiClient, namespace: str, gateway_crds: list[str]
 ) -> None:
     rules = [
-        model_rule("embed", {"name": SOURCE}),
+        model_rule("embed", {"name": "openai-embed"}),
         model_rule("chat", {"name": SOURCE}, {"name": TARGET, "priority": 1}),  # the target starts as a fallback
     ]
     create(kube, namespace, AI_GATEWAY_ROUTE, {"parentRefs": [{"name": "gateway", "kind": "Gateway"}], "rules": rules})

@@ -96,8 +96,8 @@ class AIGatewayRouteAdapter(RulesRoute):
     def select(self, rules: list[Rule]) -> int:
         return select_rule(rules, self.spec.route.rule, self.spec.route.model_name, self.source, self.target)
 
-    def arm_weights(self, rule: Rule) -> tuple[float, float]:
-        return effective_weight(rule, find_ref(rule, self.source)), effective_weight(rule, find_ref(rule, self.target))
+    def ref_weight(self, rule: Rule, ref: Ref | None) -> int:
+        return effective_weight(rule, ref)  # a fallback tier takes no share
 
     def edit(self, rule: Rule, source: int, target: int, mirror: int) -> Rule:
         return edit_rule(rule, self.spec, (source, target))

@@ -86,8 +86,44 @@ class RulesRoute:
     def select(self, rules: list[Rule]) -> int:
         raise NotImplementedError
 
+    def ref_weight(self, rule: Rule, ref: Ref | None) -> int:
+        """The share a backendRef takes of the rule's traffic, before normalising."""
+        return weight(ref)
+
     def arm_weights(self, rule: Rule) -> tuple[float, float]:
-        return weight(find_ref(rule, self.source)), weight(find_ref(rule, self.target))
+        return self.ref_weight(rule, find_ref(rule, self.source)), self.ref_weight(rule, find_ref(rule, self.target))
+
+    def check_ownership(self, rules: list[Rule], index: int) -> None:
+        """Refuse (before any write) a route whose split the operator could not report truly or move whole:
+        a third backendRef taking traffic in the rule, an arm named twice (one name on two ports), or the
+        source serving another rule too (migrating one rule and decommissioning the source's key would cut
+        the other off)."""
+        rule, where = rules[index], describe(rules, index)
+        for arm in (self.source, self.target):
+            count = sum(1 for r in refs(rule) if r.get("name") == arm)
+            if count > 1:
+                raise RouteError(
+                    f"{where} has {count} backendRefs named {arm!r} (one name on several ports?): "
+                    "the operator moves the weight of exactly one; split them into separate rules"
+                )
+        others = [
+            f"{ref_name(r)} (weight {self.ref_weight(rule, r)})"
+            for r in refs(rule)
+            if r.get("name") not in (self.source, self.target) and self.ref_weight(rule, r) > 0
+        ]
+        if others:
+            raise RouteError(
+                f"{where} also sends traffic to {', '.join(others[:5])}: the split between "
+                f"{self.source!r} and {self.target!r} would not be the share they get; set those weights to 0 "
+                "or move them to another rule"
+            )
+        shared = [describe(rules, i) for i, r in enumerate(rules) if i != index and find_ref(r, self.source)]
+        if shared:
+            raise RouteError(
+                f"source backendRef {self.source!r} also serves {', '.join(shared[:5])}: only {where} would move, "
+                "the others would stay on the source (and lose it when its key is decommissioned); "
+                "give each rule its own migration and backend, or route them through one rule"
+            )
 
     def mirror_percent(self, rule: Rule) -> int:
         return 0
@@ -103,6 +139,7 @@ class RulesRoute:
         has_source, has_target = find_ref(rule, self.source) is not None, find_ref(rule, self.target) is not None
         if not has_source and not has_target:
             raise RouteError(f"{describe(rules, index)} has no backendRef named {self.source!r}")
+        self.check_ownership(rules, index)
         source_pct, target_pct = to_percent(*self.arm_weights(rule))
         return RouteState(
             found=True,
