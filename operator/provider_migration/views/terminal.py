@@ -346,7 +346,8 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         for col in ("AGE", "PHASE", "STEP", "WEIGHT", "REASON", "MESSAGE"):
             grid.add_column(col, overflow="fold")
         for h in st.history[-history:]:
-            _row(grid, age(h.time, now), h.phase.value, str(h.step + 1), f"{h.weight}%", h.reason, h.message)
+            message = f"{h.message} (by {h.by})" if h.by else h.message
+            _row(grid, age(h.time, now), h.phase.value, str(h.step + 1), f"{h.weight}%", h.reason, message)
         parts += [_section(f"History (last {min(history, len(st.history))} of {len(st.history)})"), grid]
     if mig.problems:
         parts += [
