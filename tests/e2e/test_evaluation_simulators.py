@@ -222,3 +222,25 @@ def test_operator_gate_fails_a_degraded_target_and_reports_a_missing_secret(
     status = run_gate(kube, namespace, name, spec, datetime.now(UTC))
     assert status.verdict == "Error"
     assert status.message == f"cannot evaluate: Secret {namespace}/anthropic-key not found"
+
+
+@pytest.mark.usefixtures("crd")
+def test_operator_gate_never_adopts_a_config_map_it_did_not_create(
+    provider: Start, manifest: Path, kube: client.ApiClient, namespace: str
+) -> None:
+    """A team's ConfigMap that happens to be called <migration>-evaluation: the gate refuses before any call,
+    and the ConfigMap keeps its data and gets no owner (a garbage collector would delete it with the migration)."""
+    source = provider("openai", SOURCE_KEY, "--seed", "1", *LATENCY)
+    target = provider("anthropic", TARGET_KEY, "--seed", "2", *LATENCY)
+    name = _in_cluster(kube, namespace, manifest, source, target)
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": f"{name}-evaluation"}, "data": {"team.yaml": "keep: me\n"}}
+    )
+    before = core.read_namespaced_config_map(f"{name}-evaluation", namespace)
+    status = run_gate(kube, namespace, name, _spec(kube, namespace, name), datetime.now(UTC))
+    assert status.verdict == "Error"
+    assert "exists and was not created by the operator for this migration" in (status.message or "")
+    after = core.read_namespaced_config_map(f"{name}-evaluation", namespace)
+    assert after.metadata.resource_version == before.metadata.resource_version
+    assert after.data == {"team.yaml": "keep: me\n"} and not after.metadata.owner_references

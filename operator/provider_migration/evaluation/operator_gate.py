@@ -8,6 +8,7 @@ Error with the reference (never a value). Other API failures raise, so the next 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any, cast
 
@@ -64,6 +65,33 @@ def _owner(custom: client.CustomObjectsApi, namespace: str, name: str) -> list[d
     return [{"apiVersion": c.API_VERSION, "kind": c.KIND, "name": name, "uid": body["metadata"]["uid"]}]
 
 
+def _ours(meta: dict[str, Any], migration: str) -> bool:
+    """A results ConfigMap this operator made for this migration: its labels and an owner reference to it."""
+    labels = meta.get("labels") or {}
+    owners = meta.get("ownerReferences") or []
+    return (
+        labels.get("app.kubernetes.io/managed-by") == c.FIELD_MANAGER
+        and labels.get(f"{c.GROUP}/migration") == migration[:63]
+        and any(o.get("kind") == c.KIND and o.get("name") == migration for o in owners if isinstance(o, dict))
+    )
+
+
+def _results_name_taken(core: client.CoreV1Api, namespace: str, migration: str) -> str | None:
+    """Why the results ConfigMap cannot be written (an object of that name the operator did not create), or
+    None. Adopting it would overwrite a team's data and hand it to the garbage collector with the migration."""
+    name = results_config_map_name(migration)
+    try:
+        response = core.read_namespaced_config_map(name, namespace, _preload_content=False)
+    except ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+    meta = json.loads(response.data).get("metadata") or {}
+    if _ours(meta, migration):
+        return None
+    return f"ConfigMap {namespace}/{name} exists and was not created by the operator for this migration; rename it"
+
+
 def _store_results(
     api: client.ApiClient, owner_api: client.ApiClient, namespace: str, migration: str, data: dict[str, str]
 ) -> str:
@@ -100,6 +128,9 @@ def run_gate(
         raise ValueError("spec.evaluation is not set")
     core = client.CoreV1Api(api)
     dataset = spec.evaluation.dataset
+    taken = _results_name_taken(core, namespace, name)  # before any key is read or sent
+    if taken is not None:
+        return EvaluationStatus(verdict="Error", completed_at=now, message=f"cannot evaluate: {taken}")
     try:
         text = _config_map_value(core, namespace, dataset.config_map, dataset.key)
         source_key = _secret_value(core, namespace, spec.source.credentials)
