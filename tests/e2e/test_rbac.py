@@ -583,3 +583,89 @@ def test_a_tenant_cannot_use_the_operator_to_read_send_overwrite_delete_or_resta
     for text in (log_text, events_text(kube, ns), json.dumps(statuses)):
         for value in ("hmac-VALUE-0f3a", "db-VALUE-77e1", "redis-VALUE-1b9c", SOURCE_KEY, TARGET_KEY):
             assert value not in text
+
+
+def _allowed(kube: client.ApiClient, user: str, verb: str, resource: str, namespace: str | None) -> bool:
+    """A SubjectAccessReview for `user` as an authenticated ServiceAccount (what an app team's CI runs as)."""
+    review = client.AuthorizationV1Api(kube).create_subject_access_review(
+        client.V1SubjectAccessReview(
+            spec=client.V1SubjectAccessReviewSpec(
+                user=user,
+                groups=["system:serviceaccounts", "system:authenticated"],
+                resource_attributes=client.V1ResourceAttributes(
+                    verb=verb, group=c.GROUP, resource=resource, namespace=namespace
+                ),
+            )
+        )
+    )
+    return review.status is not None and bool(review.status.allowed)
+
+
+@pytest.mark.parametrize("scope", ["cluster", "namespaced"])
+def test_templates_are_read_with_get_only_and_cluster_templates_are_nobodys_to_edit(
+    install: Callable[..., Release], kube: client.ApiClient, namespace: str, scope: str
+) -> None:
+    release = install({"rbac": {"scope": scope}}, watched=1 if scope == "namespaced" else 0)
+    where = release.watched[0] if release.watched else namespace
+    # The operator: get, nothing more, on MigrationTemplates; cluster templates it may read (its own `get`, and
+    # like every authenticated user through rbac.clusterTemplateReaders) but never change.
+    assert release.can_i("get", c.GROUP, c.TEMPLATE_PLURAL, where)
+    assert release.can_i("get", c.GROUP, c.CLUSTER_TEMPLATE_PLURAL, None)
+    for verb in ("list", "watch", "create", "patch", "delete"):
+        assert not release.can_i(verb, c.GROUP, c.TEMPLATE_PLURAL, where), verb
+    for verb in ("create", "update", "patch", "delete"):
+        assert not release.can_i(verb, c.GROUP, c.CLUSTER_TEMPLATE_PLURAL, None), verb
+    if scope == "namespaced":
+        assert not release.can_i("get", c.GROUP, c.TEMPLATE_PLURAL, namespace), "an unwatched namespace"
+    # An app team with the chart's edit role in its namespace (bound directly: no aggregation controller runs here).
+    team = f"system:serviceaccount:{where}:app-team"
+    client.RbacAuthorizationV1Api(kube).create_namespaced_role_binding(
+        where,
+        client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name="app-team-edit"),
+            role_ref=client.V1RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"{release.service_account}-edit"
+            ),
+            subjects=[client.RbacV1Subject(kind="ServiceAccount", name="app-team", namespace=where)],
+        ),
+    )
+    wait_for(lambda: _allowed(kube, team, "create", c.TEMPLATE_PLURAL, where), 10, "the binding to take effect")
+    assert _allowed(kube, team, "delete", c.TEMPLATE_PLURAL, where)
+    assert _allowed(kube, team, "get", c.CLUSTER_TEMPLATE_PLURAL, None)  # rbac.clusterTemplateReaders
+    assert _allowed(kube, team, "list", c.CLUSTER_TEMPLATE_PLURAL, None)
+    for verb in ("create", "update", "patch", "delete"):
+        assert not _allowed(kube, team, verb, c.CLUSTER_TEMPLATE_PLURAL, None), verb
+
+
+def test_the_operator_runs_a_templated_migration_with_only_the_charts_permissions(
+    install: Callable[..., Release], kube: client.ApiClient, tmp_path: Path
+) -> None:
+    release = install({"rbac": {"scope": "namespaced"}}, watched=1)
+    ns = release.watched[0]
+    create_litellm_world(kube, ns)
+    delegate_to_migrations(kube, ns)
+    api = client.CustomObjectsApi(kube)
+    template = f"rbac-{secrets.token_hex(3)}"
+    policy = {
+        "strategy": {"type": "Phased", "steps": [{"weight": 50}, {"weight": 100}]},
+        "cleanup": {"stabilization": "1s"},
+    }
+    api.create_cluster_custom_object(
+        c.GROUP, c.VERSION, c.CLUSTER_TEMPLATE_PLURAL,
+        {"apiVersion": c.API_VERSION, "kind": c.CLUSTER_TEMPLATE_KIND, "metadata": {"name": template}, "spec": policy},
+    )  # fmt: skip
+    body = migration("from-template")
+    del body["spec"]["strategy"], body["spec"]["cleanup"]
+    body["spec"]["templateRef"] = {"kind": c.CLUSTER_TEMPLATE_KIND, "name": template}
+    proc, log_path = _start_operator(_operator_args(kube, release, free_port()), release, tmp_path / "operator.log")
+    try:
+        api.create_namespaced_custom_object(c.GROUP, c.VERSION, ns, c.PLURAL, body)
+        wait_for(lambda: phase_of(kube, ns, "from-template") in ("Succeeded", "Blocked"), 90, "the migration to end")
+    finally:
+        _stop(proc)
+        api.delete_cluster_custom_object(c.GROUP, c.VERSION, c.CLUSTER_TEMPLATE_PLURAL, template)
+    log_text = log_path.read_text(errors="replace")
+    print("---- operator log (tail) ----\n" + "\n".join(log_text.splitlines()[-40:]))
+    status = get_migration(kube, ns, "from-template")["status"]
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert status["template"]["name"] == template and "Forbidden" not in log_text

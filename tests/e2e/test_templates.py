@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,31 @@ def test_bad_templates_and_references_are_refused_and_the_route_is_untouched(  #
     )
     wait_for(lambda: phase_of(kube, namespace, "no-template") == "Succeeded", 60, "Succeeded once the template exists")
     assert target_weight_in(config_of(kube, namespace)) == 100
+
+
+def test_the_example_template_and_both_applications_apply_and_pmo_reads_the_template_from_the_cluster(  # type: ignore[no-untyped-def]
+    kube, kubectl, control_plane, namespace, second_namespace, templates
+) -> None:
+    api, prefix = templates
+    examples = Path(__file__).resolve().parents[2] / "examples" / "templates"
+    text = (examples / "openai-to-anthropic-phased-gate.yaml").read_text()
+    name = f"{prefix}-openai-to-anthropic-phased-gate"
+    kubectl("apply", "--server-side", "-f", "-", input=text.replace("openai-to-anthropic-phased-gate", name))
+    listed = kubectl("get", "cmtpl", name).stdout.splitlines()
+    assert listed[0].split() == ["NAME", "STRATEGY", "METRICS", "DESCRIPTION", "AGE"]
+    assert listed[1].split()[:3] == [name, "Phased", "litellm"] and "Phased with a gate" in listed[1]
+    for ns, app in ((namespace, "support-bot.yaml"), (second_namespace, "search-summaries.yaml")):
+        manifest = (examples / app).read_text().replace("name: openai-to-anthropic-phased-gate", f"name: {name}")
+        kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=manifest)
+        path = Path(control_plane.kubeconfig).parent / f"{ns}-{app}"
+        path.write_text(manifest)
+        done = subprocess.run(
+            [sys.executable, "-m", "provider_migration.cli.main", "--kubeconfig", str(control_plane.kubeconfig),
+             "-n", ns, "simulate", "-f", str(path), "--auto-approve", "-o", "json"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert '"Succeeded"' in done.stdout
+    stored = api.list_namespaced_custom_object(c.GROUP, c.VERSION, second_namespace, c.PLURAL)["items"]
+    assert stored[0]["spec"]["templateRef"] == {"kind": c.CLUSTER_TEMPLATE_KIND, "name": name}
+    assert "strategy" not in stored[0]["spec"], "no default fills a section the template gives"

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_fuzz_spec import from_schema
 
 from provider_migration.api.reasons import BlockedReason
 from provider_migration.api.spec import ProviderMigrationSpec
@@ -20,6 +24,7 @@ from provider_migration.core.observations import RouteState, SecretsState
 from provider_migration.core.templates import Refusal, Resolved, effective_wire, merge, resolve
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
 
 # ----- merge: the rules, exhaustively --------------------------------------------------------------------
 
@@ -346,3 +351,30 @@ def test_an_invalid_merge_blocks_until_the_template_is_fixed() -> None:
     for i in range(2, 14):
         tick(ports, NOW + timedelta(seconds=5 * i))
     assert store.status().phase == Phase.SUCCEEDED
+
+
+# ----- hostile templates: every merge is a spec or a clear refusal -------------------------------------------
+
+
+@cache
+def template_schema() -> dict[str, Any]:
+    crd = yaml.safe_load((REPO / "crds" / "clustermigrationtemplates.migrations.llmops.dev.yaml").read_text())
+    spec = dict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"])
+    del spec["properties"]["templateRef"]  # refused by CEL (a chain); test_a_chain_is_refused covers it
+    return spec
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_schema_valid_template_merges_into_a_spec_or_a_refusal_naming_a_field(data: st.DataObject) -> None:
+    template = data.draw(from_schema(template_schema()))
+    overrides = data.draw(st.fixed_dictionaries({}, optional={"cleanup": st.just({"stabilization": "1h"})}))
+    result = resolve(migration_spec(**overrides), template_object(template), None, NOW)
+    if isinstance(result, Refusal):
+        assert result.reason == BlockedReason.TEMPLATE_MERGE_INVALID
+        assert result.message.startswith("spec.") and "the merge of ClusterMigrationTemplate" in result.message
+    else:
+        assert ProviderMigrationSpec.from_wire(result.wire) == result.spec
+        for section in ("strategy", "analysis", "evaluation"):
+            if section in template and section != "strategy":
+                assert getattr(result.spec, section) is not None
