@@ -36,13 +36,20 @@ class Receiver:
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.rejected = 0
         self.headers: list[str] = []
         received = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                received.bodies.append(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                if self.path.startswith("/reject"):
+                    received.rejected += 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                received.bodies.append(body)
                 received.headers.append(str(self.headers))
                 self.send_response(200)
                 self.end_headers()
@@ -72,9 +79,15 @@ def configure(kube: client.ApiClient, namespace: str, receiver: Receiver) -> Non
             "oncall": {"urlSecret": {"name": "notify-oncall", "key": "url"}},
             "down": {"urlSecret": {"name": "notify-down", "key": "url"}},
             "unset": {"urlSecret": {"name": "notify-missing", "key": "url"}},
+            "rejecting": {"urlSecret": {"name": "notify-rejecting", "key": "url"}},
         },
-        "defaultSubscriptions": {namespace: [{"service": "oncall"}, {"service": "down"}, {"service": "unset"}]},
-        "templates": {"default": {"title": "$trigger", "body": "$namespace/$name: $message (step $step, $weight%)"}},
+        "defaultSubscriptions": {
+            namespace: [{"service": s} for s in ("oncall", "down", "unset", "rejecting")],
+        },
+        "templates": {
+            "default": {"title": "$trigger", "body": "$namespace/$name: $message (step $step, $weight%)"},
+            "succeeded": {"title": "$no_such_variable"},  # malformed: reported, the default is used
+        },
     }
     meta = client.V1ObjectMeta(name="pmo-notifications")
     core.create_namespaced_config_map(
@@ -83,6 +96,7 @@ def configure(kube: client.ApiClient, namespace: str, receiver: Receiver) -> Non
     urls = {
         "notify-oncall": f"json://pmo:{TOKEN}@127.0.0.1:{receiver.port}/hook?rto=3",
         "notify-down": f"json://pmo:{TOKEN}@127.0.0.1:{free_port()}/hook?cto=1",  # nothing listens
+        "notify-rejecting": f"json://pmo:{TOKEN}@127.0.0.1:{receiver.port}/reject",  # answers 500
     }
     for name, url in urls.items():
         core.create_namespaced_secret(
@@ -123,8 +137,11 @@ def test_each_notification_arrives_once_in_order_through_two_sigkills(  # type: 
         subs = {s["service"]: s for s in status["notifications"]["subscriptions"]}
         assert subs["down"]["delivered"] == 0 and subs["down"]["failures"] >= 1, "an unreachable endpoint waits"
         assert "unset" not in subs or subs["unset"]["delivered"] == 0
+        assert subs["rejecting"]["delivered"] == 0 and receiver.rejected >= 1, "a refusing endpoint waits too"
         condition = next(cnd for cnd in status["conditions"] if cnd["type"] == "NotificationsDelivered")
-        assert condition["status"] == "False" and "notify-missing: not found" in condition["message"]
+        assert condition["status"] == "False"
+        for problem in ("notify-missing: not found", "template succeeded: unknown variable $no_such_variable"):
+            assert problem in condition["message"]
         assert "NotificationFailed" in events_text(kube, namespace)
         texts = (operator.log(), events_text(kube, namespace), json.dumps(status), json.dumps(receiver.bodies))
         assert all(TOKEN not in text for text in texts), "a notification credential leaked"

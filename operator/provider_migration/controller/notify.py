@@ -49,6 +49,13 @@ class NotificationMetrics:
             ["namespace", "name", "service"],
             registry=registry,
         )
+        self.problems = Gauge(
+            "pmo_notification_problems",
+            "What is wrong with a migration's notifications now (failing services, missing Secrets, "
+            "unknown services, malformed configuration or templates); 0 when all is well",
+            ["namespace", "name"],
+            registry=registry,
+        )
 
 
 METRICS = NotificationMetrics()
@@ -134,6 +141,7 @@ class Notifier:
         outcome = deliver(notifications, subscriptions, config, self.url, sender, namespace, name, backoff, record)
         _count(namespace, name, outcome)
         problems |= outcome.problems
+        METRICS.problems.labels(namespace, name).set(len(problems))
         if outcome.changed or problems or _condition_of(current) != "True":
             self._write(namespace, name, current, outcome.subscriptions, problems)
         retry_in = backoff.next_in()
