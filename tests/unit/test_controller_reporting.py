@@ -89,3 +89,18 @@ def test_an_object_without_status_step_gets_it_on_its_next_tick() -> None:
     assert store.writes == settled + 1 and store.body["status"]["step"] == 3
     tick()
     assert store.writes == settled + 1
+
+
+def test_a_failed_action_says_connection_refused_not_a_repr() -> None:
+    import urllib3
+
+    from provider_migration.controller.reconcile import ActionFailed, _execute
+    from provider_migration.core.actions import SetWeights
+
+    class Route:
+        def apply_weights(self, source: int, target: int, mirror: int) -> None:
+            urllib3.PoolManager(retries=urllib3.Retry(0)).request("GET", "http://127.0.0.1:1/", timeout=5)
+
+    with pytest.raises(ActionFailed) as failed:
+        _execute(SetWeights(source=90, target=10, mirror=0), Route(), None)
+    assert str(failed.value) == "SetWeights failed: connection refused"

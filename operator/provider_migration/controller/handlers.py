@@ -23,6 +23,7 @@ import kopf
 from provider_migration.api import constants as c
 from provider_migration.api.reasons import EventReason
 from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.connection_errors import known_cause
 from provider_migration.core.decide import MAX_WAIT
 
 from . import metrics
@@ -163,7 +164,10 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
         with metrics.DEFAULT.time_reconcile():
             result = await asyncio.to_thread(reconcile, ports(), namespace, name, claims)
     except Exception as e:  # a tick must never kill the loop: log what failed (never a body), retry
-        detail = str(e) if isinstance(e, ActionFailed) else getattr(e, "status", None) or type(e).__name__
+        # A fixed phrase for a connection failure ("connection refused"), never the exception's own text.
+        detail = (
+            str(e) if isinstance(e, ActionFailed) else getattr(e, "status", None) or known_cause(e) or type(e).__name__
+        )
         log.warning("%s/%s: tick failed (%s); retrying in %ss", namespace, name, detail, ERROR_RETRY)
         metrics.DEFAULT.record_error(namespace, name)
         return ERROR_RETRY

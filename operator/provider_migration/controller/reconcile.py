@@ -18,6 +18,7 @@ from provider_migration.api import constants as c
 from provider_migration.api.reasons import BlockedReason
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import ProviderMigrationStatus
+from provider_migration.connection_errors import known_cause
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
     Effect,
@@ -201,5 +202,7 @@ def _execute(action: Effect, route: Any, creds: Any) -> None:
     except Exception as e:
         # Exception text may carry API response bodies (a Secret's data, say): report its type and status only.
         status = getattr(e, "status", None)
-        detail = str(e) if isinstance(e, RouteError) else f"HTTP {status}" if status else type(e).__name__
+        detail = (
+            str(e) if isinstance(e, RouteError) else f"HTTP {status}" if status else known_cause(e) or type(e).__name__
+        )
         raise ActionFailed(f"{type(action).__name__} failed: {detail}") from None
