@@ -39,8 +39,9 @@ def adapter(kind: str, rules: list[dict[str, Any]]) -> tuple[Any, FakeKube]:
     )
     cls = HTTPRouteAdapter if kind == "HTTPRoute" else AIGatewayRouteAdapter
     route = cls(None, "team", spec)  # type: ignore[arg-type]
-    route.kube = FakeKube(rules)
-    return route, route.kube
+    kube = FakeKube(rules)
+    route.kube = kube  # type: ignore[assignment]  # a fake with the same get/apply
+    return route, kube
 
 
 def ref(name: str, weight: int | None = None, **extra: Any) -> dict[str, Any]:
