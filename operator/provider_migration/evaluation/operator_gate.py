@@ -81,7 +81,8 @@ def _results_name_taken(core: client.CoreV1Api, namespace: str, migration: str) 
     None. Adopting it would overwrite a team's data and hand it to the garbage collector with the migration."""
     name = results_config_map_name(migration)
     try:
-        response = core.read_namespaced_config_map(name, namespace, _preload_content=False)
+        # The raw response (the client's hints name the model): only its metadata is read, never its data.
+        response: Any = core.read_namespaced_config_map(name, namespace, _preload_content=False)
     except ApiException as e:
         if e.status == 404:
             return None
