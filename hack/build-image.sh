@@ -10,7 +10,7 @@
 #   image: localhost/provider-migration-operator:<image key>; the key covers the base key, Dockerfile,
 #          .dockerignore, pyproject.toml, README.md and operator/ (the runtime distribution only: workshop/ is
 #          not copied in).
-# Cold: about 2 minutes on 2 cores (debootstrap ~70 s, pip ~50 s; docs/helm.md); warm: a second.
+# Cold: 2-5 minutes on 2 cores (debootstrap, then pip; docs/helm.md has the measurements); warm: a second.
 # Needs root (debootstrap, rootful podman) and: apt-get install podman runc debootstrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,12 +66,16 @@ if ! "${PODMAN[@]}" image exists "$image_ref"; then
   conf="$(mktemp)"; trap 'rm -f "$conf"' EXIT
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$conf"
   [ -z "${PIP_INDEX_URL:-}" ] || printf 'index-url = %s\n' "$PIP_INDEX_URL" >> "$conf"
-  "${PODMAN[@]}" build --network host --pull=never \
+  # --layers=false: no intermediate images are kept (the key above is the cache), so disk use stays flat.
+  "${PODMAN[@]}" build --network host --pull=never --layers=false \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
     -v "$conf:/etc/pip.conf:ro" -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
     --build-arg PYTHON_IMAGE="$base_ref" -t "$image_ref" -f Dockerfile . >&2
 fi
 "${PODMAN[@]}" tag "$image_ref" "$REPO:dev"
+# Earlier builds of this repository's image (other keys) are superseded: drop them.
+"${PODMAN[@]}" images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$REPO" \
+  | grep -v -x -e "$image_ref" -e "$REPO:dev" | xargs -r "${PODMAN[@]}" rmi >/dev/null 2>&1 || true
 size="$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$image_ref")"
 step "$image_ref: $((size / 1000000)) MB"
 echo "$image_ref"
