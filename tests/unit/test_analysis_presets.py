@@ -48,15 +48,14 @@ def test_failure_numerator_defaults_to_zero_when_no_failure_series_exists() -> N
         assert "or vector(0)) / " in preset["error_rate"]
 
 
-def test_litellm_token_counters_match_the_model_with_or_without_provider_prefix() -> None:
-    rendered = render(LITELLM["input_tokens"], ArmLabels("b", "claude-sonnet-4-5"), "1m")
-    (selector,) = SELECTOR.findall(rendered)
-    _, op, value = MATCHER.match(selector[1]).groups()  # type: ignore[union-attr]
-    pattern = value.encode().decode("unicode_escape")
-    assert op == "=~"
-    assert re.fullmatch(pattern, "anthropic/claude-sonnet-4-5")
-    assert re.fullmatch(pattern, "claude-sonnet-4-5")
-    assert not re.fullmatch(pattern, "anthropic/claude-sonnet-4-5-extended")
+def test_every_litellm_query_selects_the_arm_by_model_id() -> None:
+    """`model` is the bare model name, shared by every deployment of that model: only `model_id` is the arm."""
+    for name, template in LITELLM.items():
+        for _, matchers in SELECTOR.findall(render(template, ArmLabels("b", "claude-sonnet-4-5"), "1m")):
+            labels = {label: (op, value) for label, op, value in MATCHER.findall(matchers)}
+            assert labels.get("model_id") == ("=", "b"), (name, matchers)
+            assert "model" not in labels, name
+    assert "litellm_llm_api_latency_metric_bucket" in LITELLM["latency_p95"]  # the provider call, not the proxy's
 
 
 def _exported(metrics: LiteLLMMetrics | OtelGenAIMetrics) -> list[tuple[str, dict[str, str]]]:

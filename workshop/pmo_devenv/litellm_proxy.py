@@ -72,7 +72,8 @@ class LiteLLMProcess:
         self.config_path = workdir / f"{name}.config.yaml"
         self.config_path.write_text(config)
         base = {k: os.environ[k] for k in _BASE_ENV if k in os.environ}
-        full_env = {**base, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "NO_DOCS": "True", **env}
+        # LITELLM_LOG=ERROR: per-request INFO logging costs CPU the 2-core machine needs for start-ups.
+        full_env = {**base, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "NO_DOCS": "True", "LITELLM_LOG": "ERROR", **env}
         self.process = ManagedProcess(
             f"litellm-{name}",
             [binary, "--config", self.config_path, "--host", "127.0.0.1", "--port", str(self.port)],

@@ -1,9 +1,14 @@
 """Metric presets: PromQL per measurement for the gateways' own metric names (shared/reference/llm-gateways.md).
 
 Every query returns one series without labels (aggregated with `sum`), or nothing when there is no data.
-- `litellm`: the arm is the deployment's `model_id` (= the backend name). The token counters carry no
-  `model_id`, only `model` (the LiteLLM model string, e.g. `anthropic/claude-sonnet-4-5`), matched with or
-  without the provider prefix. Latency is the success-only `litellm_request_total_latency_metric`.
+- `litellm`: the arm is the deployment's `model_id` (= the backend name, LiteLLM's `model_info.id`) in every
+  query, tokens included (`model` is the bare model name, shared by every deployment of that model whatever the
+  provider). Requests and errors are LiteLLM's per-deployment counters: with retries (`num_retries`, 2 by
+  default) a failed attempt counts once at the deployment that failed, a client request once per deployment
+  it reached. Latency is `litellm_llm_api_latency_metric`, the provider call itself: the proxy-side
+  `litellm_request_total_latency_metric` includes time spent on failed attempts at *other* deployments before
+  the one that answered, which inflates the source's baseline when the target fails (measured with the real
+  proxy, tests/e2e/test_litellm_conformance.py).
 - `otel-genai` (Envoy AI Gateway): the arm is `gen_ai_request_model` (= the endpoint's model, after
   `modelNameOverride`); failures are the series with a non-empty `error_type`; latency counts successes only,
   as LiteLLM's does.
@@ -45,7 +50,6 @@ def _quantiles(bucket: str) -> dict[str, str]:
 
 
 _LITELLM_ARM = 'model_id="{{backend}}"'
-_LITELLM_MODEL = 'model=~"(.+/)?{{model_regex}}"'
 LITELLM: Final = MappingProxyType(
     {
         "requests": _rate(f"litellm_deployment_total_requests_total{{{_LITELLM_ARM}}}"),
@@ -53,9 +57,9 @@ LITELLM: Final = MappingProxyType(
             f"litellm_deployment_failure_responses_total{{{_LITELLM_ARM}}}",
             f"litellm_deployment_total_requests_total{{{_LITELLM_ARM}}}",
         ),
-        **_quantiles(f"litellm_request_total_latency_metric_bucket{{{_LITELLM_ARM}}}"),
-        "input_tokens": _rate(f"litellm_input_tokens_metric_total{{{_LITELLM_MODEL}}}"),
-        "output_tokens": _rate(f"litellm_output_tokens_metric_total{{{_LITELLM_MODEL}}}"),
+        **_quantiles(f"litellm_llm_api_latency_metric_bucket{{{_LITELLM_ARM}}}"),
+        "input_tokens": _rate(f"litellm_input_tokens_metric_total{{{_LITELLM_ARM}}}"),
+        "output_tokens": _rate(f"litellm_output_tokens_metric_total{{{_LITELLM_ARM}}}"),
     }
 )
 

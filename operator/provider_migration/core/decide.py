@@ -396,6 +396,8 @@ class _Machine:
         st, limits = self.st, self.spec.analysis
         if limits is None:  # analysis removed from the spec since it was requested
             return False
+        if self.obs.route.unverified is not None:  # measured the split the gateway served before this step's
+            return False
         # Stamp what was measured: only a Pass measured at the current step may advance it.
         analysis = analysis.model_copy(update={"step": st.current_step, "weight": st.current_weight})
         st.last_analysis = analysis
@@ -432,7 +434,9 @@ class _Machine:
         """Keep the split of the current step, healing drift (a GitOps sync re-applying old weights)."""
         if self.route_written(traffic):
             if self.obs.route.unverified is not None:
-                self.requeue(1.0)  # written, the gateway is still loading it: nothing drifted
+                # Written, the gateway is still loading it: nothing drifted, and the step starts when it serves.
+                self.st.step_started_at = self.now
+                self.requeue(1.0)
             return
         if self.obs.route.found and self.obs.route.error is None:
             self.set_traffic(traffic)

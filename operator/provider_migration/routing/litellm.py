@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from .errors import RouteError
 from .kube import CONFIG_MAP, DEPLOYMENT, Kube
 from .weights import check_request, to_percent
 
+log = logging.getLogger(__name__)
 Config = dict[str, Any]
 Entry = dict[str, Any]
 
@@ -598,6 +600,7 @@ class LiteLLMConfigMapRoute:
             return current
         if fatal:
             return RouteState(found=True, error=f"ConfigMap {self.kube.namespace}/{self.name}: {problem}")
+        log.debug("ConfigMap %s/%s: %s", self.kube.namespace, self.name, problem)
         return _with(current, unverified=problem)
 
     def _load(self) -> tuple[dict[str, Any], Document]:

@@ -117,6 +117,13 @@ class LiteLLMMetrics(GatewayMetrics):
             buckets=LITELLM_LATENCY_BUCKETS,
             registry=reg,
         )
+        self.api_latency = Histogram(
+            "litellm_llm_api_latency_metric",
+            "Latency (seconds) of the provider call",
+            ["requested_model", "model", "model_id"],
+            buckets=LITELLM_LATENCY_BUCKETS,
+            registry=reg,
+        )
         tokens = ["requested_model", "model", "model_id"]
         self.input_tokens = Counter("litellm_input_tokens_metric", "Input tokens", tokens, registry=reg)
         self.output_tokens = Counter("litellm_output_tokens_metric", "Output tokens", tokens, registry=reg)
@@ -134,6 +141,7 @@ class LiteLLMMetrics(GatewayMetrics):
         self.success.labels(*labels).inc()
         short = (out.requested_model, arm.route_model, arm.backend)
         self.latency.labels(*short).observe(out.latency_s)
+        self.api_latency.labels(*short).observe(out.latency_s)
         self.input_tokens.labels(*short).inc(out.input_tokens)
         self.output_tokens.labels(*short).inc(out.output_tokens)
 
