@@ -94,7 +94,7 @@ def test_an_object_without_status_step_gets_it_on_its_next_tick() -> None:
 def test_a_failed_action_says_connection_refused_not_a_repr() -> None:
     import urllib3
 
-    from provider_migration.controller.reconcile import ActionFailed, _execute
+    from provider_migration.controller.reconcile import ActionFailed, apply_effect
     from provider_migration.core.actions import SetWeights
 
     class Route:
@@ -102,5 +102,5 @@ def test_a_failed_action_says_connection_refused_not_a_repr() -> None:
             urllib3.PoolManager(retries=urllib3.Retry(0)).request("GET", "http://127.0.0.1:1/", timeout=5)
 
     with pytest.raises(ActionFailed) as failed:
-        _execute(SetWeights(source=90, target=10, mirror=0), Route(), None)
+        apply_effect(SetWeights(source=90, target=10, mirror=0), Route(), None)  # type: ignore[arg-type]
     assert str(failed.value) == "SetWeights failed: connection refused"

@@ -1,6 +1,6 @@
 """What the controller needs from the outside world, as small interfaces bound per migration.
 
-Production wiring lives in `wiring.py`; tests may wire other implementations (never of the API server)."""
+Production wiring lives in `wiring.py`; `memory.py` has in-memory ones for `pmo simulate` and the unit tests."""
 
 from __future__ import annotations
 
@@ -36,7 +36,11 @@ class AnalysisPort(Protocol):
 
 
 class EvaluationPort(Protocol):
-    def evaluate(self, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime) -> EvaluationStatus: ...
+    def evaluate(
+        self, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime
+    ) -> EvaluationStatus | None:
+        """The golden-set verdict; None while there is none yet (the migration stays Evaluating)."""
+        ...
 
 
 @dataclass

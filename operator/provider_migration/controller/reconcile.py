@@ -1,7 +1,9 @@
 """One tick for one migration: read, observe, decide, act, write status. Synchronous: runs in a worker thread.
 
-Order matters for crash safety: routing and credential actions first (idempotent), then the status with a
+Order matters for crash safety: routing and credential effects first (idempotent), then the status with a
 compare-and-swap, then Events (only once the decision is recorded, so a lost write never duplicates them).
+The only tick there is: the operator, `pmo simulate` and the unit tests all run this one (the latter two
+through the in-memory ports of `memory.py`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from provider_migration.core.actions import (
 from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
 from provider_migration.core.observations import Observations, RouteState
 from provider_migration.core.templates import Refusal, blocked
+from provider_migration.credentials.base import CredentialManager
 from provider_migration.notifications.outbox import enqueue
+from provider_migration.routing.base import RouteAdapter
 from provider_migration.routing.errors import RouteError
 from provider_migration.safetext import safe_error
 
@@ -46,13 +50,17 @@ RouteClaims = Callable[[str, ProviderMigrationSpec, str], str | None]
 @dataclass
 class TickResult:
     body: dict[str, Any]  # the object as read, for posting Events about it
-    status: ProviderMigrationStatus
+    decision: Decision  # what decide() said; its effects are applied
     requeue_after: float | None
     events: list[Event] = field(default_factory=list)  # to post: only those of a recorded decision
 
+    @property
+    def status(self) -> ProviderMigrationStatus:
+        return self.decision.status
+
 
 class ActionFailed(Exception):
-    """An action could not be applied. The message names the action and the API status, never a value."""
+    """An effect could not be applied. The message names the effect and the API status, never a value."""
 
 
 def commands_of(body: dict[str, Any]) -> dict[str, str]:
@@ -104,15 +112,15 @@ def reconcile(
 
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
-    obs = _observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now)
+    obs = observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now)
     decision = decide(spec, status, obs, now)
     if obs.refused is None:  # a refused migration acts on nothing
         for effect in decision.effects:
-            _execute(effect, route, creds)
+            apply_effect(effect, route, creds)
     return _finish(ports, body, before, decision, now)
 
 
-def _observe(
+def observe(
     ports: Ports,
     namespace: str,
     name: str,
@@ -120,8 +128,8 @@ def _observe(
     status: ProviderMigrationStatus,
     body: dict[str, Any],
     claims: RouteClaims,
-    route: Any,
-    creds: Any,
+    route: RouteAdapter,
+    creds: CredentialManager,
     generation: int,
     now: datetime,
 ) -> Observations:
@@ -163,7 +171,7 @@ def _finish(
 ) -> TickResult:
     # Notifications go into status with the decision they tell of (delivered off the tick, controller/notify).
     decision.status = enqueue(decision.status, decision.events, now)
-    result = TickResult(body=body, status=decision.status, requeue_after=decision.requeue_after)
+    result = TickResult(body=body, decision=decision, requeue_after=decision.requeue_after)
     stored = body.get("status") or {}
     # An object written before status.step existed gets it on its first tick (STEP would read <none>).
     if decision.status == before and stored and stored.get("step") == decision.status.to_wire()["step"]:
@@ -189,15 +197,15 @@ def _log_transition(ref: str, before: ProviderMigrationStatus, after: ProviderMi
     log.info("%s: %s -> %s (%s): %s", ref, before.phase.value, after.phase.value, where, why)
 
 
-def _execute(action: Effect, route: Any, creds: Any) -> None:
+def apply_effect(effect: Effect, route: RouteAdapter, creds: CredentialManager) -> None:
     try:
-        if isinstance(action, SetWeights):
-            route.apply_weights(action.source, action.target, action.mirror)
-        elif isinstance(action, ProjectCredentials):
+        if isinstance(effect, SetWeights):
+            route.apply_weights(effect.source, effect.target, effect.mirror)
+        elif isinstance(effect, ProjectCredentials):
             creds.project_target()
-        elif isinstance(action, DecommissionSourceCredentials):
+        elif isinstance(effect, DecommissionSourceCredentials):
             creds.decommission_source()
-        elif isinstance(action, RemoveSourceFromRoute):
+        elif isinstance(effect, RemoveSourceFromRoute):
             route.remove_source()
     except Exception as e:
         # Exception text may carry API response bodies (a Secret's data, say): report its type and status only.
@@ -205,4 +213,4 @@ def _execute(action: Effect, route: Any, creds: Any) -> None:
         detail = (
             str(e) if isinstance(e, RouteError) else f"HTTP {status}" if status else known_cause(e) or type(e).__name__
         )
-        raise ActionFailed(f"{type(action).__name__} failed: {detail}") from None
+        raise ActionFailed(f"{type(effect).__name__} failed: {detail}") from None

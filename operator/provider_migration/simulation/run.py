@@ -1,5 +1,5 @@
-"""The simulation loop: needs() -> synthetic observations -> decide() -> the world applies the actions -> the
-clock jumps by the decision's requeue, exactly as the controller's ticks would go."""
+"""The simulation loop: the controller's own tick (`reconcile()`) over in-memory ports, synthetic metrics
+for its analyses, and a clock that jumps by each decision's requeue, as the operator's driver sleeps."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from provider_migration.analysis.analyzer import run_analysis
 from provider_migration.analysis.baseline import capture_baseline
 from provider_migration.analysis.queries import ArmLabels
+from provider_migration.api.constants import command_annotation
 from provider_migration.api.durations import seconds
 from provider_migration.api.reasons import PauseReason
 from provider_migration.api.spec import ProviderMigrationSpec
@@ -20,9 +21,12 @@ from provider_migration.api.status import (
     Phase,
     ProviderMigrationStatus,
 )
+from provider_migration.controller.memory import MemoryMigrationStore
+from provider_migration.controller.ports import Ports
+from provider_migration.controller.reconcile import reconcile
 from provider_migration.core.actions import Event
-from provider_migration.core.decide import decide, needs
-from provider_migration.core.observations import BaselineObservation, Observations
+from provider_migration.core.decide import needs
+from provider_migration.core.observations import BaselineObservation
 from provider_migration.core.steps import pause_seconds, steps_of, traffic_at
 
 from .metrics import SyntheticMetrics, arm_metrics
@@ -60,6 +64,15 @@ class _Run:
             options.fault_step if options.fault_step is not None else default_fault_step(spec, options.fault_from)
         )
         self.world = SimulatedWorld(spec, options.requests_per_second, options.assume_mirroring)
+        self.store = MemoryMigrationStore()
+        self.store.put({"metadata": {"namespace": namespace, "name": name}, "spec": spec.to_wire()})
+        self.ports = Ports(
+            migrations=self.store,
+            routes=lambda namespace, spec: self.world.route_port,
+            credentials=lambda namespace, spec: self.world.secrets_port,
+            analysis=self,
+            evaluation=self,
+        )
         self.status = ProviderMigrationStatus()
         self.now = START
         self.timeline: list[TimelineRow] = []
@@ -84,26 +97,13 @@ class _Run:
             status.current_step >= self.fault_index and status.phase not in (Phase.PENDING, Phase.INITIALIZING)
         )
 
-    # ----- observations ---------------------------------------------------------------------------
+    # ----- the analysis and evaluation ports ------------------------------------------------------
 
-    def observe(self) -> Observations:
-        want = needs(self.spec, self.status, self.now)
-        return Observations(
-            generation=1,
-            route=self.world.route,
-            secrets=self.world.secrets,
-            commands=dict(self.world.commands),
-            analysis=self.analyse() if want.analysis else None,
-            baseline=self.baseline() if want.baseline else None,
-            evaluation=(
-                EvaluationStatus(verdict="Pass", completed_at=self.now, message=EVALUATION_NOTE)
-                if want.evaluation
-                else None
-            ),
-        )
+    def evaluate(self, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime) -> EvaluationStatus:
+        return EvaluationStatus(verdict="Pass", completed_at=now, message=EVALUATION_NOTE)
 
-    def baseline(self) -> BaselineObservation:
-        analysis, source = self.spec.analysis, self.spec.source
+    def baseline(self, namespace: str, spec: ProviderMigrationSpec, now: datetime) -> BaselineObservation:
+        analysis, source = spec.analysis, spec.source
         assert analysis is not None
         metrics = arm_metrics(
             analysis,
@@ -113,25 +113,27 @@ class _Run:
             self.options.requests_per_second,
             source.pricing,
         )
-        return capture_baseline(self.spec, metrics, self.now, namespace=self.namespace)
+        return capture_baseline(spec, metrics, now, namespace=namespace)
 
-    def analyse(self) -> AnalysisStatus:
-        analysis, target = self.spec.analysis, self.spec.target
+    def analyze(
+        self, namespace: str, spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime
+    ) -> AnalysisStatus:
+        analysis, target = spec.analysis, spec.target
         assert analysis is not None
-        faulty = self.faulty(self.status)
+        faulty = self.faulty(status)
         share = self.world.split.load / 100
         key = (faulty, share)
         if key not in self.target_metrics:  # the same answers for the same split: render the queries once
             self.target_metrics[key] = arm_metrics(
                 analysis,
-                ArmLabels(target.backend, target.model, self.namespace),
+                ArmLabels(target.backend, target.model, namespace),
                 analysis.interval,
                 target_profile(self.scenario, self.severity, faulty),
                 self.options.requests_per_second * share,
                 target.pricing,
             )
         metrics = self.target_metrics[key]
-        result = run_analysis(self.spec, self.status, metrics, self.now, namespace=self.namespace)
+        result = run_analysis(spec, status, metrics, now, namespace=namespace)
         self.verdicts[result.verdict] += 1
         for criterion in result.criteria:
             if criterion.name not in self.criteria:
@@ -144,10 +146,13 @@ class _Run:
 
     def tick(self) -> float | None:
         before = self.status
-        decision = decide(self.spec, before, self.observe(), self.now)
-        self.world.apply(decision.effects, self.offset)
-        self.record(before, decision.status, decision.events)
-        self.status = decision.status
+        meta = self.store.body(self.namespace, self.name)["metadata"]
+        meta["annotations"] = {command_annotation(cmd): value for cmd, value in self.world.commands.items()}
+        result = reconcile(self.ports, self.namespace, self.name, _unclaimed, self.now)
+        assert result is not None  # nothing deletes it
+        self.world.record(result.decision.effects, self.offset)
+        self.record(before, result.status, result.events)
+        self.status = result.status
         if self.fault_started is None and self.faulty(self.status):
             self.fault_started = self.offset
             self.timeline.append(
@@ -155,7 +160,7 @@ class _Run:
             )
         if self.rollback_started is None and self.status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
             self.rollback_started = self.offset
-        return decision.requeue_after
+        return result.requeue_after
 
     def row(self, st: ProviderMigrationStatus | HistoryEntry, reason: str, message: str) -> TimelineRow:
         if isinstance(st, HistoryEntry):
@@ -314,6 +319,10 @@ def simulate(
     run = _Run(spec, scenario, options or SimulationOptions(), name, namespace)
     run.run()
     return run.result()
+
+
+def _unclaimed(namespace: str, spec: ProviderMigrationSpec, name: str) -> str | None:
+    return None  # a rehearsal has the route to itself
 
 
 def _distinct(values: list[int]) -> list[int]:

@@ -1,12 +1,13 @@
-"""The simulated cluster: a route that obeys SetWeights, Secrets that obey the credential actions, and a
-ledger of the requests each arm served between two ticks."""
+"""The simulated cluster: the controller's in-memory route and Secrets (they obey the effects), and a ledger
+of the splits the route went through and the requests each arm served between two ticks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.core.actions import Effect, SetWeights, expected_effect
+from provider_migration.controller.memory import MemoryRoute, MemorySecrets
+from provider_migration.core.actions import Effect, SetWeights
 from provider_migration.core.observations import RouteState, SecretsState
 from provider_migration.routing.factory import ADAPTERS
 
@@ -44,9 +45,11 @@ class SimulatedWorld:
     spec: ProviderMigrationSpec
     requests_per_second: float
     assume_mirroring: bool = False
-    route: RouteState = field(init=False)
-    secrets: SecretsState = field(
-        default_factory=lambda: SecretsState(source_checksum="simulated-source", target_checksum="simulated-target")
+    route_port: MemoryRoute = field(init=False)
+    secrets_port: MemorySecrets = field(
+        default_factory=lambda: MemorySecrets(
+            SecretsState(source_checksum="simulated-source", target_checksum="simulated-target")
+        )
     )
     commands: dict[str, str] = field(default_factory=dict)
     splits: list[Split] = field(default_factory=lambda: [Split(0)])
@@ -54,12 +57,13 @@ class SimulatedWorld:
     full_traffic_at: float | None = None  # offset at which the target first served 100 %
 
     def __post_init__(self) -> None:
-        self.route = RouteState(
-            found=True,
-            source_present=True,
-            source_weight=100,
-            supports_mirroring=self.route_can_mirror or self.assume_mirroring,
-        )
+        mirrors = self.route_can_mirror or self.assume_mirroring
+        state = RouteState(found=True, source_present=True, source_weight=100, supports_mirroring=mirrors)
+        self.route_port = MemoryRoute(state, supports_mirroring=mirrors)
+
+    @property
+    def route(self) -> RouteState:
+        return self.route_port.state
 
     @property
     def route_can_mirror(self) -> bool:
@@ -69,13 +73,14 @@ class SimulatedWorld:
     def split(self) -> Split:
         return Split(self.route.target_weight, self.route.mirror_percent)
 
-    def apply(self, effects: list[Effect], offset: float) -> None:
-        for action in effects:
-            self.route, self.secrets = expected_effect(action, self.route, self.secrets)
-            if isinstance(action, SetWeights):
-                if self.splits[-1] != self.split:
-                    self.splits.append(self.split)
-                if action.target == 100 and self.full_traffic_at is None:
+    def record(self, effects: list[Effect], offset: float) -> None:
+        """Note the splits a tick's effects (already applied to the route) went through."""
+        for effect in effects:
+            if isinstance(effect, SetWeights):
+                split = Split(effect.target, effect.mirror)
+                if self.splits[-1] != split:
+                    self.splits.append(split)
+                if effect.target == 100 and self.full_traffic_at is None:
                     self.full_traffic_at = offset
 
     def pass_time(self, seconds: float, faulty: bool) -> None:
