@@ -145,9 +145,14 @@ def test_install_upgrade_updates_the_crd_and_uninstall_keeps_it_when_asked(
     chart = tmp_path / "chart"
     shutil.copytree(CHART, chart)
     group = f"t{secrets.token_hex(3)}.chart-e2e.llmops.dev"
+    # Every CRD the chart renders moves (the templates' too): uninstalling must never touch the session's CRDs.
+    renamed = []
+    for path in sorted((chart / "files" / "crds").glob("*.yaml")):
+        path.write_text(re.sub(r"\bmigrations\.llmops\.dev\b", group, path.read_text()))
+        renamed.append(f"{path.name.split('.', 1)[0]}.{group}")
     crd_file = chart / "files" / "crds" / "providermigrations.migrations.llmops.dev.yaml"
-    crd_file.write_text(re.sub(r"\bmigrations\.llmops\.dev\b", group, crd_file.read_text()))
     crd_name = f"providermigrations.{group}"
+    assert crd_name in renamed
     release = f"crd-{secrets.token_hex(3)}"
     helm_args = ("--namespace", namespace, f"--kubeconfig={control_plane.kubeconfig}")
 
@@ -164,11 +169,11 @@ def test_install_upgrade_updates_the_crd_and_uninstall_keeps_it_when_asked(
     try:
         # crds.keep false: uninstalling removes the CRD (and would remove every ProviderMigration with it).
         helm("install", release, str(chart), values={"crds": {"keep": False}})
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd_name}")
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in renamed))
         unkept = _crd(kube, crd_name)
         assert unkept is not None and "helm.sh/resource-policy" not in unkept["metadata"]["annotations"]
         helm("uninstall", release, "--wait")
-        wait_for(lambda: _crd(kube, crd_name) is None, 60, f"{crd_name} to be deleted with the release")
+        wait_for(lambda: all(_crd(kube, n) is None for n in renamed), 60, "the CRDs to be deleted with the release")
 
         helm("install", release, str(chart))
         kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd_name}")
@@ -195,5 +200,6 @@ def test_install_upgrade_updates_the_crd_and_uninstall_keeps_it_when_asked(
         assert not client.AppsV1Api(kube).list_namespaced_deployment(namespace).items
     finally:
         run_helm("uninstall", release, *helm_args)
-        with contextlib.suppress(client.ApiException):
-            client.ApiextensionsV1Api(kube).delete_custom_resource_definition(crd_name)
+        for name in renamed:
+            with contextlib.suppress(client.ApiException):
+                client.ApiextensionsV1Api(kube).delete_custom_resource_definition(name)
