@@ -320,10 +320,20 @@ def test_the_template_is_read_once_and_a_later_edit_changes_nothing() -> None:
             templates.version = 2
     status = store.status()
     assert status.phase == Phase.SUCCEEDED
-    assert sorted(set(seen)) == [10, 50, 100]  # the template as it was at the start: three steps
+    assert seen[0] == 0, "the tick that reads the template only records it"
+    assert sorted(set(seen)) == [0, 10, 50, 100]  # the template as it was at the start: three steps
     assert templates.reads == 1
     assert status.template is not None and status.template.resource_version == "1"
     assert status.effective_spec is not None and len(status.effective_spec["strategy"]["steps"]) == 3
+
+
+def test_the_template_is_recorded_in_a_write_of_its_own_before_the_route_is_touched() -> None:
+    ports, store, route, _ = world(SIMPLE_TEMPLATE)
+    result = reconcile(ports, "shop", "bot", lambda *_: None, NOW)
+    assert result is not None and result.requeue_after == 0.0 and not result.events
+    status = store.status()
+    assert status.template is not None and status.effective_spec is not None and store.writes == 1
+    assert route.reads == route.writes == 0 and status.phase == Phase.PENDING
 
 
 def test_a_restarted_operator_uses_what_status_recorded() -> None:

@@ -31,7 +31,7 @@ from provider_migration.core.actions import (
 )
 from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
 from provider_migration.core.observations import Observations, RouteState
-from provider_migration.core.templates import Refusal, blocked
+from provider_migration.core.templates import Refusal, blocked, recorded
 from provider_migration.credentials.base import CredentialManager
 from provider_migration.notifications.outbox import enqueue
 from provider_migration.routing.base import RouteAdapter
@@ -102,6 +102,8 @@ def reconcile(
         resolved, status = effective_spec(ports.templates, namespace, raw_spec, status, now)
         if isinstance(resolved, Refusal):  # before anything is read or written: Blocked with the field path
             return _finish(ports, body, before, blocked(before, resolved, generation, now), now)
+        if before.template is None:  # just read: recorded first, alone
+            return _finish(ports, body, before, recorded(status), now)
         spec = resolved.spec
     else:
         try:

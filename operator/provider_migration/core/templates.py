@@ -155,3 +155,9 @@ def blocked(status: ProviderMigrationStatus, refusal: Refusal, generation: int, 
     st.observed_generation = generation
     st.conditions = conditions_for(st, generation, now)
     return Decision(effects=[], events=events, status=st, requeue_after=ACTIVE_WAIT)
+
+
+def recorded(status: ProviderMigrationStatus) -> Decision:
+    """The tick that first reads the template only records it: written (compare-and-swap) before any decision
+    can move traffic, so a lost write never lets traffic move on a template the status does not hold."""
+    return Decision(effects=[], events=[], status=status, requeue_after=0.0)
