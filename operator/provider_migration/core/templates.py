@@ -128,6 +128,8 @@ def resolve(
     except ValidationError as e:
         message = f"{describe_errors(e)} (the merge of {kind} {name} and this migration)"
         return Refusal(BlockedReason.TEMPLATE_MERGE_INVALID, message[:4096])
+    # The effective spec stands alone (no templateRef): what a run without the template would be given.
+    spec = spec.model_copy(update={"template_ref": None})
     return Resolved(spec=spec, wire=spec.to_wire(), template=recorded)
 
 
