@@ -17,6 +17,7 @@ from kubernetes import client
 from operator_support import create_litellm_world, get_migration, migration, phase_of, wait_for
 from test_command_authors import service_account_kubeconfig
 from test_controller import create
+from test_report import gateway  # noqa: F401 - the LiteLLM-metrics fixture
 
 from provider_migration.api import constants as c
 
@@ -132,3 +133,54 @@ def test_dashboard_shows_a_live_migration_and_its_buttons_act_as_the_user(  # ty
     browser.save_screenshot(str(SHOTS / "dashboard-succeeded.png"))
     status = get_migration(kube, namespace, "to-claude")["status"]
     assert [h.get("by") for h in status["history"] if h["reason"] == "Approved"] == ["admin"]
+
+
+@pytest.mark.usefixtures("gateway")
+def test_dashboard_shows_each_criterion_against_its_threshold(  # type: ignore[no-untyped-def]
+    kube, control_plane, namespace, operator, command_authors, prometheus, browser, dashboard
+) -> None:
+    """With Prometheus and LiteLLM-style metrics: the last analysis, criterion by criterion, live."""
+    from selenium.webdriver.common.by import By
+
+    analysis = {
+        "prometheus": {"url": prometheus.url, "timeout": "5s"},
+        "metrics": "litellm",
+        "interval": "5s",
+        "minSamples": 5,
+        "baseline": {"window": "20s"},
+    }
+    steps = [{"weight": 10, "pause": "5s"}, {"weight": 50, "pause": "5s"}, {"approval": {}}, {"weight": 100}]
+    body = migration("support-bot-to-claude", analysis=analysis, strategy={"type": "Phased", "steps": steps})
+    create(kube, namespace, body)
+
+    def analysed_at_gate() -> bool:
+        status = get_migration(kube, namespace, "support-bot-to-claude").get("status") or {}
+        return status.get("phase") == "AwaitingApproval" and bool((status.get("lastAnalysis") or {}).get("criteria"))
+
+    try:
+        wait_for(analysed_at_gate, 240, "an analysed migration at its approval gate")
+    except AssertionError:
+        status = get_migration(kube, namespace, "support-bot-to-claude").get("status") or {}
+        raise AssertionError(f"{status.get('phase')}: {status.get('message')}; {status.get('history')}") from None
+    browser.get(dashboard(Path(control_plane.kubeconfig), namespace).url)
+    card = f'[data-migration="{namespace}/support-bot-to-claude"]'
+
+    def rows() -> dict[str, list[str]]:
+        try:
+            table = browser.find_element(By.CSS_SELECTOR, f'{card} [data-role="criteria"]')
+            cells = [
+                [td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in table.find_elements(By.TAG_NAME, "tr")
+            ]
+        except Exception:  # re-rendered while read: look again
+            return {}
+        return {r[0]: r[1:] for r in cells if r}
+
+    wait_for(lambda: "errorRate" in rows(), 30, "the criteria table")
+    status = get_migration(kube, namespace, "support-bot-to-claude")["status"]
+    for criterion in status["lastAnalysis"]["criteria"]:
+        value, threshold, verdict = rows()[criterion["name"]]
+        assert verdict == criterion["verdict"]
+        assert (value == "-") == (criterion.get("value") is None)
+        assert threshold != "-" or criterion.get("threshold") is None
+    SHOTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "dashboard-analysis.png"))

@@ -142,7 +142,7 @@ class Notifier:
         _count(namespace, name, outcome)
         problems |= outcome.problems
         METRICS.problems.labels(namespace, name).set(len(problems))
-        if outcome.changed or problems or _condition_of(current) != "True":
+        if outcome.changed or _condition_of(current) != _condition_text(problems):
             self._write(namespace, name, current, outcome.subscriptions, problems)
         retry_in = backoff.next_in()
         if problems:  # a configuration or Secret may be fixed without any new notification: look again
@@ -206,7 +206,7 @@ def _own_subscriptions(body: dict[str, Any]) -> list[NotificationSubscription] |
 
 
 def _condition(previous: list[dict[str, Any]], problems: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    value = "False" if problems else "True"
+    value, message = _condition_text(problems)
     old = next((cnd for cnd in previous if cnd.get("type") == CONDITION), None)
     now = datetime.now(UTC)
     since = old["lastTransitionTime"] if old and old.get("status") == value else now.isoformat()
@@ -215,17 +215,22 @@ def _condition(previous: list[dict[str, Any]], problems: dict[str, str], body: d
             "type": CONDITION,
             "status": value,
             "reason": "DeliveryFailing" if problems else "Delivered",
-            "message": "; ".join(f"{k}: {v}" for k, v in sorted(problems.items()))[:32768],
+            "message": message,
             "lastTransitionTime": since,
             "observedGeneration": body["metadata"].get("generation"),
         }
     ).to_wire()
 
 
-def _condition_of(body: dict[str, Any]) -> str | None:
+def _condition_text(problems: dict[str, str]) -> tuple[str, str]:
+    return ("False" if problems else "True", "; ".join(f"{k}: {v}" for k, v in sorted(problems.items()))[:32768])
+
+
+def _condition_of(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The condition as written (status, message): an unchanged one is not written again."""
     for cnd in (body.get("status") or {}).get("conditions") or []:
         if cnd.get("type") == CONDITION:
-            return str(cnd.get("status"))
+            return str(cnd.get("status")), str(cnd.get("message") or "")
     return None
 
 
