@@ -201,6 +201,14 @@ def test_status_view_flags_unhandled_commands_stale_status_and_spec_pause() -> N
     assert "spec.paused" in out
 
 
+def test_status_view_says_what_ends_a_pause_on_analyses_without_data() -> None:
+    mig = migration({"phase": "Paused", "reason": "AnalysisInconclusive", "currentStep": 0})
+    out = text(render.status_view(mig, NOW))
+    assert "`pmo promote` continues" in out and "spec.paused" not in out
+    resumed = migration({"phase": "Progressing", "reason": "Promoted", "pauseReason": "AnalysisInconclusive"})
+    assert "`pmo promote` continues" not in text(render.status_view(resumed, NOW))
+
+
 def test_status_view_of_a_migration_without_status() -> None:
     out = text(render.status_view(migration(None), NOW))
     assert "Pending" in out and "0/3" in out

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provider_migration.api.durations import seconds
+from provider_migration.api.reasons import PauseReason
 from provider_migration.api.spec import Endpoint, Step
 from provider_migration.api.status import AnalysisStatus, BaselineStatus, ForecastStatus, Phase
 from provider_migration.safetext import inert
@@ -290,6 +291,9 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         _row(head, "Route", f"{spec.route.kind}/{spec.route.name}, model {spec.route.model_name}")
         if spec.paused:
             _row(head, "Paused", Text("yes (spec.paused; `pmo resume` continues)", style="yellow"))
+        elif st.pause_reason == PauseReason.ANALYSIS_INCONCLUSIVE and mig.known_phase == Phase.PAUSED:
+            why = "analyses without data; once the metrics are back `pmo promote` continues, `pmo abort` rolls back"
+            _row(head, "Paused", Text(why, style="yellow"))
     _row(head, "Step", step_label(mig))
     _row(head, "Traffic", weight_bar(st.current_weight, 30))
     if st.mirror_percent:
