@@ -138,6 +138,8 @@ def test_one_cluster_template_drives_two_applications_and_an_edit_changes_neithe
         edited["strategy"] = {"type": "BigBang", "steps": [{"weight": 100}]}
         edited["cleanup"] = {"stabilization": "7d"}
         api.patch_cluster_custom_object(c.GROUP, c.VERSION, c.CLUSTER_TEMPLATE_PLURAL, name, {"spec": edited})
+        operator_two.stop()  # and a restarted operator has only what status recorded
+        operator_two.start()
         for ns, app in apps:
             annotate(kube, ns, app, "approve", "platform-ok")
         for ns, app in apps:

@@ -388,3 +388,22 @@ def test_any_schema_valid_template_merges_into_a_spec_or_a_refusal_naming_a_fiel
         for section in ("strategy", "analysis", "evaluation"):
             if section in template and section != "strategy":
                 assert getattr(result.spec, section) is not None
+
+
+def test_an_edit_that_breaks_the_merge_after_the_start_holds_the_split_until_fixed() -> None:
+    ports, store, route, _ = world(SIMPLE_TEMPLATE)
+    for i in range(3):
+        tick(ports, NOW + timedelta(seconds=i))
+    assert store.status().phase == Phase.PROGRESSING and route.target > 0
+    held, writes = route.target, route.writes
+    store.body["spec"]["strategy"] = {"type": "BigBang"}  # the template's three steps are not one of 100
+    store.body["metadata"]["generation"] = 2
+    tick(ports, NOW + timedelta(seconds=3))
+    status = store.status()
+    assert status.phase == Phase.BLOCKED and status.reason == BlockedReason.TEMPLATE_MERGE_INVALID
+    assert status.message and status.message.startswith("spec.strategy")
+    assert route.target == held and route.writes == writes
+    del store.body["spec"]["strategy"]
+    for i in range(4, 16):
+        tick(ports, NOW + timedelta(seconds=i))
+    assert store.status().phase == Phase.SUCCEEDED

@@ -498,7 +498,6 @@ class NotificationSubscription(ApiModel):
     )
 
 
-TEMPLATE_KINDS = ("MigrationTemplate", "ClusterMigrationTemplate")
 # The parts of a spec a template may hold; everything else (route, source, target, credentials) is the migration's.
 TEMPLATE_SECTIONS = ("strategy", "analysis", "evaluation", "cleanup", "notifications")
 NO_TEMPLATE_NAMESPACE = (
