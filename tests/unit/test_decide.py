@@ -150,7 +150,10 @@ def test_failed_analysis_rolls_back_naming_the_criterion(criterion: str, reason:
     )
     assert decision.status.phase == Phase.ROLLING_BACK
     assert decision.status.reason == reason
-    assert SetWeights(source=100, target=0, mirror=0) in decision.effects
+    # Intent first: the rollback is recorded before the route changes (a lost write must not undo it).
+    assert decision.effects == []
+    after = decide(spec, decision.status, world.observe(), world.now)
+    assert SetWeights(source=100, target=0, mirror=0) in after.effects
 
 
 def test_failure_limit_tolerates_that_many_breaches() -> None:

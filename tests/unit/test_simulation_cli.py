@@ -64,7 +64,8 @@ def test_rich_output_shows_timeline_and_outcome(
     out = capsys.readouterr().out
     for text in ("Decision timeline", "StepAdvanced", "SimulatedFault", "RolledBack (Latency)", "0% → 10% → 50% → 0%"):
         assert text in out
-    assert "Faulty target" in out and "300 served" in out  # 10 rps x 50 % x one 1m interval
+    # 10 rps x 50 % x (one 1m interval + the 0.5 s tick in which the rollback is recorded before it routes)
+    assert "Faulty target" in out and "302 served" in out
 
 
 def test_stops_at_an_approval_gate_unless_told_to_approve(

@@ -281,6 +281,10 @@ class _Machine:
             return
         if st.current_step >= len(self.steps):  # the spec lost steps mid-rollout
             st.current_step = len(self.steps) - 1
+        if st.phase == Phase.STABILIZING and self.cleanup_recorded():
+            # Committed to finishing: nothing may roll back to a source whose key may already be gone.
+            self.clean_up()
+            return
         if st.phase == Phase.PENDING:
             st.started_at = st.started_at or self.now
             self.transition(Phase.INITIALIZING, ProgressReason.INITIALIZING, "Checking the route, Secrets and baseline")
@@ -339,14 +343,22 @@ class _Machine:
         st.failures = st.inconclusives = 0
         st.rollback_reason = st.completed_at = st.step_started_at = None
         st.last_analysis = st.evaluation = st.baseline = st.forecast = None
+        st.credentials.source_decommissioned = st.credentials.source_removed_from_route = False
         self.transition(Phase.INITIALIZING, ProgressReason.RETRYING, message)
         self.requeue(0.5)
 
     def start_rollback(self, cause: RollbackReason, message: str) -> None:
-        """`cause` (ErrorRate, Latency, Cost, Quality, Aborted...) stays the status reason until RolledBack."""
+        """`cause` (ErrorRate, Latency, Cost, Quality, Aborted...) stays the status reason until RolledBack.
+        An abort routes back in the same tick: if its status write is lost, the unhandled annotation aborts
+        again. A rollback the analysis decided records its intent first and routes in the next tick: a lost
+        write must never leave the source restored while status says the target carries traffic (the next
+        tick would restore the target, and its analysis might not fail again)."""
         self.st.rollback_reason = message  # the cause itself is status.reason
         self.transition(Phase.ROLLING_BACK, EventReason.ROLLING_BACK, message, warning=True, status_reason=cause)
-        self.rolling_back()
+        if cause == RollbackReason.ABORTED:
+            self.rolling_back()
+        else:
+            self.requeue(0.5)
 
     def rolling_back(self) -> None:
         st = self.st
@@ -489,8 +501,13 @@ class _Machine:
         promoted = self.command(Command.PROMOTE)
         if promoted is not None:
             self.event(EventReason.PROMOTED, f"Pause ended by request {promoted}")
-        if st.current_step < 0 or self.step_complete() or (promoted and self.route_at_step()):
+        ahead = st.current_step >= 0 and self.route_written(self.next_traffic()) and not self.route_at_step()
+        if st.current_step < 0 or self.step_complete() or (promoted and (self.route_at_step() or ahead)):
             self.advance()
+        elif ahead:
+            # The route carries the next split: a step change whose status write was lost. Never undo it;
+            # it is adopted once this step's own conditions (pause, analysis) are met.
+            self.requeue(ACTIVE_WAIT)
         else:
             self.hold(traffic_at(self.steps, st.current_step))
 
@@ -518,14 +535,17 @@ class _Machine:
 
     def awaiting_approval(self) -> None:
         st = self.st
-        self.hold(traffic_at(self.steps, st.current_step))
+        # The command before holding: when the write after an approval's routing was lost, the approval is
+        # seen again and the route already carries the next split (holding first would undo it, then redo it).
         approved = self.command(Command.APPROVE)
-        if approved is not None:
-            # Step numbers people read are 1-based, as in `kubectl get` STEP and `pmo status`.
-            msg = f"Approval at step {st.current_step + 1}/{len(self.steps)} given by request {approved}"
-            self.event(EventReason.APPROVED, msg)
-            self.record(EventReason.APPROVED, msg)
-            self.advance()
+        if approved is None:
+            self.hold(traffic_at(self.steps, st.current_step))
+            return
+        # Step numbers people read are 1-based, as in `kubectl get` STEP and `pmo status`.
+        msg = f"Approval at step {st.current_step + 1}/{len(self.steps)} given by request {approved}"
+        self.event(EventReason.APPROVED, msg)
+        self.record(EventReason.APPROVED, msg)
+        self.advance()
 
     def stabilizing(self) -> None:
         st, spec = self.st, self.spec
@@ -540,27 +560,50 @@ class _Machine:
         if spec.analysis is not None and promoted is None and not self.passed_since(st.step_started_at):
             return
         creds = st.credentials
-        if spec.cleanup.decommission_source_credentials and spec.source.credentials is not None:
+        decommission = spec.cleanup.decommission_source_credentials and spec.source.credentials is not None
+        creds.source_decommissioned = decommission
+        creds.source_removed_from_route = spec.cleanup.remove_source_from_route
+        if not self.cleanup_recorded():
+            self.clean_up()
+            return
+        # Intent first: the status says what cleanup is owed before anything is removed, so the next tick
+        # finishes it whatever happened in between (a route without its source is then expected, not Blocked).
+        st.message = "Stabilised: removing the source from the gateway"
+        self.record(ProgressReason.STABILIZING, st.message)
+        self.requeue(0.5)
+
+    def cleanup_recorded(self) -> bool:
+        creds = self.st.credentials
+        return creds.source_decommissioned or creds.source_removed_from_route
+
+    def clean_up(self) -> None:
+        """Apply the recorded cleanup (each effect idempotent, skipped when already done), then Succeeded."""
+        st, spec, creds = self.st, self.spec, self.st.credentials
+        if creds.source_decommissioned:
             if self.obs.route.source_key_shared:
+                creds.source_decommissioned = False
                 self.event(
                     EventReason.CREDENTIALS_KEPT,
                     "Source provider key kept: other entries of the routing object still read it",
                 )
             else:
-                self.effects.append(DecommissionSourceCredentials())
-                creds.source_decommissioned = True
+                if self.obs.secrets.source_in_gateway:
+                    self.effects.append(DecommissionSourceCredentials())
                 self.event(
                     EventReason.CREDENTIALS_DECOMMISSIONED, "Source provider key removed from the gateway Secret"
                 )
-        if spec.cleanup.remove_source_from_route:
+        if creds.source_removed_from_route and self.obs.route.source_present:
             self.effects.append(RemoveSourceFromRoute())
-            creds.source_removed_from_route = True
         st.completed_at = self.now
         self.transition(
             Phase.SUCCEEDED, ProgressReason.SUCCEEDED, f"All traffic on {spec.target.provider}/{spec.target.model}"
         )
 
     # ----- steps --------------------------------------------------------------------------------------
+
+    def next_traffic(self) -> Traffic:
+        nxt = self.st.current_step + 1
+        return traffic_at(self.steps, nxt) if nxt < len(self.steps) else Traffic(target=100)
 
     def route_at_step(self) -> bool:
         return self.route_matches(traffic_at(self.steps, self.st.current_step))
@@ -582,8 +625,7 @@ class _Machine:
         st = self.st
         step = self.steps[st.current_step]
         # The route may already carry the next step's split: a crash after routing, before the status write.
-        nxt = traffic_at(self.steps, min(st.current_step + 1, len(self.steps) - 1))
-        if step.approval is not None or not (self.route_at_step() or self.route_matches(nxt)):
+        if step.approval is not None or not (self.route_at_step() or self.route_matches(self.next_traffic())):
             return False
         waited = (self.now - (st.step_started_at or self.now)).total_seconds()
         if waited < pause_seconds(step):
