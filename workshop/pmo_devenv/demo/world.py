@@ -20,7 +20,7 @@ from pmo_devenv.prometheus import Prometheus
 from pmo_devenv.simulators.gateway import GatewaySimulator
 from pmo_devenv.simulators.providers import ProviderSimulator
 from provider_migration.api import constants as c
-from provider_migration.api.crd import crd
+from provider_migration.api.crd import crds
 
 from .scenarios import PROVIDER_DEFAULTS
 
@@ -122,21 +122,25 @@ def migration_manifest(settings: DemoSettings, prometheus_url: str, target_url: 
 
 
 def install_crd(api: client.ApiClient, timeout: float = 60.0) -> None:
-    """Server-side apply the ProviderMigration CRD (generated from the models) and wait until Established."""
+    """Server-side apply the operator's CRDs (ProviderMigration and both templates, generated from the models)
+    and wait until each is Established."""
     ext = client.ApiextensionsV1Api(api)
-    ext.patch_custom_resource_definition(
-        c.CRD_NAME, crd(), field_manager=DEMO_FIELD_MANAGER, force=True,
-        _content_type="application/apply-patch+yaml", _preload_content=False,
-    )  # fmt: skip
+    definitions = crds()
+    for definition in definitions:
+        ext.patch_custom_resource_definition(
+            definition["metadata"]["name"], definition, field_manager=DEMO_FIELD_MANAGER, force=True,
+            _content_type="application/apply-patch+yaml", _preload_content=False,
+        )  # fmt: skip
     deadline = time.monotonic() + timeout
-    while True:
-        status = ext.read_custom_resource_definition(c.CRD_NAME).status
-        conditions = (status.conditions if status else None) or []
-        if any(x.type == "Established" and x.status == "True" for x in conditions):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"CRD {c.CRD_NAME} not Established after {timeout:.0f}s")
-        time.sleep(0.1)
+    for name in (d["metadata"]["name"] for d in definitions):
+        while True:
+            status = ext.read_custom_resource_definition(name).status
+            conditions = (status.conditions if status else None) or []
+            if any(x.type == "Established" and x.status == "True" for x in conditions):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {name} not Established after {timeout:.0f}s")
+            time.sleep(0.1)
 
 
 def _secret(name: str, data: dict[str, str]) -> client.V1Secret:
