@@ -103,6 +103,9 @@ def test_abort_at_50_puts_all_traffic_back_on_the_source(kube, namespace, operat
     assert elapsed < 5, f"abort took {elapsed:.1f}s to reach the route"
     assert "RolledBack" in event_reasons(kube, namespace)
     assert "OPENAI_API_KEY" in gateway_keys(kube, namespace), "a rollback never removes what the source needs"
+    # What the migration projected is taken back: the gateway Secret is as the migration found it.
+    assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace)
+    assert "CredentialsWithdrawn" in event_reasons(kube, namespace)
 
 
 def test_approval_gate_waits_for_approve(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
@@ -176,3 +179,5 @@ def test_deleting_an_unfinished_migration_puts_all_traffic_back_on_the_source(ku
 
     wait_for(gone, 30, "the migration to be deleted (the operator releases its finalizer)")
     assert target_weight_in(config_of(kube, namespace)) == 0
+    assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace), "the projected key goes with it"
+    assert "OPENAI_API_KEY" in gateway_keys(kube, namespace)

@@ -94,7 +94,13 @@ def test_project_rotate_decommission_without_leaking(
     assert value(gateway, "ANTHROPIC_API_KEY") == keys["target"]
     assert value(gateway, "OPENAI_API_KEY") == keys["source"] and value(gateway, "LITELLM_MASTER_KEY") == "sk-master"
     ours = [m["fieldsV1"] for m in gateway["metadata"]["managedFields"] if m["manager"] == FIELD_MANAGER]
-    assert ours == [{"f:data": {"f:ANTHROPIC_API_KEY": {}}}]
+    # Exactly the projected key and the record of who projected it.
+    assert ours == [
+        {
+            "f:data": {"f:ANTHROPIC_API_KEY": {}},
+            "f:metadata": {"f:annotations": {"f:projected.migrations.llmops.dev/ANTHROPIC_API_KEY": {}}},
+        }
+    ]
     assert manager.read().target_projected
     manager.project_target()  # equal: no write
     assert (
@@ -204,3 +210,61 @@ def test_decommission_never_touches_the_source_secret_itself(
     with pytest.raises(CredentialError, match="source's own Secret"):
         manager.decommission_source()
     assert get_secret(kube, namespace, "llm-gateway-keys")["metadata"]["resourceVersion"] == before
+
+
+def test_a_gateway_key_the_operator_did_not_project_is_never_overwritten_or_withdrawn(
+    kube: client.ApiClient, namespace: str, keys: dict[str, str]
+) -> None:
+    """The findings: another team's value under the target's gateway key was overwritten and never restored;
+    two migrations projecting into one key overwrote each other silently."""
+    put_secret(
+        kube, namespace, "llm-gateway-keys", {"OPENAI_API_KEY": keys["source"], "ANTHROPIC_API_KEY": "team-b-key"}
+    )
+    mine = credential_manager(kube, namespace, make_spec())
+    state = mine.read()
+    assert state.target_key_conflict is not None and "ANTHROPIC_API_KEY" in state.target_key_conflict
+    with pytest.raises(CredentialError, match="did not project"):
+        mine.project_target()
+    mine.withdraw_target()
+    assert value(get_secret(kube, namespace, "llm-gateway-keys"), "ANTHROPIC_API_KEY") == "team-b-key"
+
+    # A free key: projected with a record of who did it; a second migration into the same key conflicts.
+    put_secret(kube, namespace, "llm-gateway-keys", {"OPENAI_API_KEY": keys["source"]})
+    mine.project_target()
+    assert mine.read().target_key_conflict is None and mine.read().target_projected
+    other_spec = make_spec()
+    other_spec.route.name = "other-route"
+    other = credential_manager(kube, namespace, other_spec)
+    conflict = other.read().target_key_conflict
+    assert conflict is not None and "projected for another migration (ConfigMap/llm/chat)" in conflict
+    with pytest.raises(CredentialError):
+        other.project_target()
+    other.withdraw_target()  # not its projection: nothing happens
+    assert value(get_secret(kube, namespace, "llm-gateway-keys"), "ANTHROPIC_API_KEY") == keys["target"]
+
+    # Withdrawn by the migration that projected it (abort, rollback, deletion): the Secret is as it was.
+    mine.withdraw_target()
+    secret = get_secret(kube, namespace, "llm-gateway-keys")
+    assert "ANTHROPIC_API_KEY" not in secret["data"] and value(secret, "OPENAI_API_KEY") == keys["source"]
+    assert not any(k.startswith("projected.") for k in (secret["metadata"].get("annotations") or {}))
+
+    # The target's own key already there (put by hand): used as is, recorded, never withdrawn.
+    put_secret(
+        kube, namespace, "llm-gateway-keys", {"OPENAI_API_KEY": keys["source"], "ANTHROPIC_API_KEY": keys["target"]}
+    )
+    state = mine.read()
+    assert state.target_key_conflict is None and state.target_key_existed and state.target_projected
+    mine.project_target()
+    mine.withdraw_target()
+    assert value(get_secret(kube, namespace, "llm-gateway-keys"), "ANTHROPIC_API_KEY") == keys["target"]
+
+
+def test_a_source_gateway_key_holding_something_else_is_never_decommissioned(
+    kube: client.ApiClient, namespace: str, keys: dict[str, str]
+) -> None:
+    """The finding: `source.credentials.gatewayKey: password` on an unrelated Secret deleted its password."""
+    put_secret(kube, namespace, "llm-gateway-keys", {"OPENAI_API_KEY": "the-database-password"})
+    creds = credential_manager(kube, namespace, make_spec())
+    assert creds.read().source_key_foreign
+    creds.decommission_source()
+    assert value(get_secret(kube, namespace, "llm-gateway-keys"), "OPENAI_API_KEY") == "the-database-password"

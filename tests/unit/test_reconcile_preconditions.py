@@ -69,6 +69,9 @@ class Creds:
     def decommission_source(self) -> None:
         self.writes += 1
 
+    def withdraw_target(self) -> None:
+        self.writes += 1
+
 
 class Expensive:
     """Analysis and evaluation ports that count every call (each would send a credential)."""

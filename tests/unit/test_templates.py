@@ -262,6 +262,8 @@ class Creds:
 
     def decommission_source(self) -> None: ...
 
+    def withdraw_target(self) -> None: ...
+
 
 class Templates:
     def __init__(self, spec: dict[str, Any] | None) -> None:

@@ -46,6 +46,7 @@ class BlockedReason(StrEnum):
     BASELINE_UNAVAILABLE = "BaselineUnavailable"
     NOT_PERMITTED = "NotPermitted"  # the migration's ServiceAccount lacks a grant the spec needs
     CREDENTIAL_URL_NOT_ALLOWED = "CredentialURLNotAllowed"  # a credential would go to a URL the admin did not allow
+    GATEWAY_KEY_CONFLICT = "GatewayKeyConflict"  # the target's gateway key holds a value the operator did not put there
     TEMPLATE_NOT_FOUND = "TemplateNotFound"  # spec.templateRef names no template
     TEMPLATE_INVALID = "TemplateInvalid"  # the template itself is unusable (a chain, a migration's field)
     TEMPLATE_MERGE_INVALID = "TemplateMergeInvalid"  # template + migration is not a valid spec
@@ -85,6 +86,7 @@ class EventReason(StrEnum):
     CREDENTIALS_ROTATED = "CredentialsRotated"
     CREDENTIALS_DECOMMISSIONED = "CredentialsDecommissioned"
     CREDENTIALS_KEPT = "CredentialsKept"
+    CREDENTIALS_WITHDRAWN = "CredentialsWithdrawn"
     WEIGHTS_RESTORED = "WeightsRestored"
 
 

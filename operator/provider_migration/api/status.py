@@ -189,6 +189,11 @@ class CredentialsStatus(StatusModel):
         default=None, description="Checksum of the target's key when last projected."
     )
     target_projected: bool = Field(default=False, description="The target's key is in spec.gatewaySecret.")
+    target_key_existed: bool = Field(
+        default=False,
+        description="The gateway key already held the target's key before the operator projected it; "
+        "it is left in place on abort, rollback and deletion.",
+    )
     source_decommissioned: bool = Field(
         default=False, description="The source's key was removed from spec.gatewaySecret."
     )

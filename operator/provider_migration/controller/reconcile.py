@@ -28,6 +28,7 @@ from provider_migration.core.actions import (
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
+    WithdrawTargetCredentials,
 )
 from provider_migration.core.decide import Decision, decide, needs, precondition_blocker, reject_spec
 from provider_migration.core.observations import Observations, RouteState
@@ -205,6 +206,8 @@ def apply_effect(effect: Effect, route: RouteAdapter, creds: CredentialManager) 
             route.apply_weights(effect.source, effect.target, effect.mirror)
         elif isinstance(effect, ProjectCredentials):
             creds.project_target()
+        elif isinstance(effect, WithdrawTargetCredentials):
+            creds.withdraw_target()
         elif isinstance(effect, DecommissionSourceCredentials):
             creds.decommission_source()
         elif isinstance(effect, RemoveSourceFromRoute):

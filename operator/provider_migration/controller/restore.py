@@ -28,10 +28,12 @@ def restore_source(ports: Ports, namespace: str, spec: dict[str, Any], status: d
         return False
     route = ports.routes(namespace, parsed)
     state = route.read()
-    if not state.found or state.error is not None or not state.source_present:
-        return False
-    if state.target_weight == 0 and state.mirror_percent == 0:
-        return False
-    route.apply_weights(100, 0, 0)
-    log.info("%s: migration deleted mid-rollout; restored 100%% to %s", namespace, parsed.source.backend)
-    return True
+    restored = False
+    if state.found and state.error is None and state.source_present and (state.target_weight or state.mirror_percent):
+        route.apply_weights(100, 0, 0)
+        restored = True
+        log.info("%s: migration deleted mid-rollout; restored 100%% to %s", namespace, parsed.source.backend)
+    if restored or not state.target_weight:
+        # The target key this migration projected goes too (never one that was there before it).
+        ports.credentials(namespace, parsed).withdraw_target()
+    return restored

@@ -24,6 +24,12 @@ class ProjectCredentials:
 
 
 @dataclass(frozen=True)
+class WithdrawTargetCredentials:
+    """Remove the target key this migration projected into the gateway Secret (abort, rollback, deletion);
+    a key that was there before the projection stays."""
+
+
+@dataclass(frozen=True)
 class DecommissionSourceCredentials:
     """Remove the source key from the gateway Secret (never the user's own source Secret)."""
 
@@ -33,7 +39,9 @@ class RemoveSourceFromRoute:
     """Drop the source entry/backendRef from the routing object."""
 
 
-Effect = SetWeights | ProjectCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute
+Effect = (
+    SetWeights | ProjectCredentials | WithdrawTargetCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ def expected_effect(effect: Effect, route: RouteState, secrets: SecretsState) ->
         )  # fmt: skip
     elif isinstance(effect, ProjectCredentials):
         secrets = replace(secrets, target_projected=True)
+    elif isinstance(effect, WithdrawTargetCredentials):
+        secrets = replace(secrets, target_projected=False)
     elif isinstance(effect, DecommissionSourceCredentials):
         secrets = replace(secrets, source_in_gateway=False)
     elif isinstance(effect, RemoveSourceFromRoute):

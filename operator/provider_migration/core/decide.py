@@ -41,6 +41,7 @@ from .actions import (
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
+    WithdrawTargetCredentials,
 )
 from .commands import Command, acts_in
 from .conditions import conditions_for
@@ -372,17 +373,31 @@ class _Machine:
             st.completed_at = self.now
             note = route.error or "the routing object or its source entry is gone"
             msg = f"{st.rollback_reason}; nothing to restore: {note}"
+            self.withdraw_credentials()
             self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         if self.route_matches(NO_TRAFFIC):
             st.current_weight = st.mirror_percent = 0
             st.completed_at = self.now
             msg = f"All traffic is back on the source. {st.rollback_reason}"
+            self.withdraw_credentials()
             self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         self.effects.append(SetWeights(source=100, target=0, mirror=0))
         st.current_weight = st.mirror_percent = 0
         self.requeue(1.0)
+
+    def withdraw_credentials(self) -> None:
+        """Take back the target key this migration projected (not one that was there before): a rolled-back
+        migration leaves the gateway Secret as it found it."""
+        creds = self.st.credentials
+        if self.spec.target.credentials is None or not creds.target_projected:
+            return
+        creds.target_projected = False
+        if creds.target_key_existed:
+            return
+        self.effects.append(WithdrawTargetCredentials())
+        self.event(EventReason.CREDENTIALS_WITHDRAWN, "Target provider key removed from the gateway Secret")
 
     def track_checksums(self) -> None:
         """Record checksums (never values); a rotated target key is re-projected before it can break traffic."""
@@ -397,6 +412,8 @@ class _Machine:
             creds.source_checksum = secrets.source_checksum
         if secrets.target_checksum is not None:
             creds.target_checksum = secrets.target_checksum
+        if secrets.target_key_existed and not creds.target_projected:
+            creds.target_key_existed = True  # recorded before any projection: such a key is never withdrawn
         if rotated and not secrets.target_projected:
             self.effects.append(ProjectCredentials())
             self.event(
@@ -586,6 +603,11 @@ class _Machine:
                     EventReason.CREDENTIALS_KEPT,
                     "Source provider key kept: other entries of the routing object still read it",
                 )
+            elif self.obs.secrets.source_key_foreign:
+                self.event(
+                    EventReason.CREDENTIALS_KEPT,
+                    "Source provider key kept: the gateway Secret's key does not hold the source's key",
+                )
             else:
                 if self.obs.secrets.source_in_gateway:
                     self.effects.append(DecommissionSourceCredentials())
@@ -693,6 +715,8 @@ def precondition_blocker(
         )
     if obs.secrets.missing:
         return BlockedReason.SECRET_NOT_FOUND, "missing: " + ", ".join(obs.secrets.missing)
+    if obs.secrets.target_key_conflict is not None:
+        return BlockedReason.GATEWAY_KEY_CONFLICT, obs.secrets.target_key_conflict
     if st.evaluation is not None and st.evaluation.verdict != "Pass":
         return (
             BlockedReason.EVALUATION_FAILED,

@@ -37,6 +37,11 @@ class SecretsState:
     target_checksum: str | None = None
     target_projected: bool = False  # the gateway Secret holds the target key with its current value
     source_in_gateway: bool = True  # the gateway Secret still holds the source key
+    # The gateway key the target is projected into holds something this migration did not put there (another
+    # team's value, another migration's projection): projecting would overwrite it. A reason, or None.
+    target_key_conflict: str | None = None
+    target_key_existed: bool = False  # it already held the target's key before any projection: left in place
+    source_key_foreign: bool = False  # the source's gateway key holds something other than the source's key
 
 
 @dataclass(frozen=True)

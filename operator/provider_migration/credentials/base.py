@@ -18,6 +18,10 @@ class CredentialManager(Protocol):
         """Copy the target key into the gateway Secret under the gateway's key name; no write when equal."""
         ...
 
+    def withdraw_target(self) -> None:
+        """Remove the target key from the gateway Secret if this migration projected it; no-op otherwise."""
+        ...
+
     def decommission_source(self) -> None:
         """Remove the source key from the gateway Secret; no-op when already gone."""
         ...

@@ -5,13 +5,18 @@ an attribute. Kubernetes API errors are re-raised as CredentialError carrying on
 an API error body may quote the object it refused.
 
 Server-side apply ownership (field manager provider-migration-operator): `data.<target gateway key>` of the
-gateway Secret, nothing else. The source key is removed from the gateway Secret with a JSON patch guarded by
+gateway Secret and the annotation `projected.migrations.llmops.dev/<key>` naming the route it was projected
+for, nothing else. A gateway key holding anything the operator did not project there (another team's value,
+another migration's projection) is never overwritten: it is a conflict that blocks the migration. A key that
+already held the target's value is left as it is, and stays on rollback; only a key this migration projected
+is withdrawn. The source key is removed only while it holds the source's own key, with a JSON patch guarded by
 the resourceVersion it was read at; the user's own source and target Secrets are only ever read.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ from typing import Any
 
 from kubernetes import client
 
-from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER
+from provider_migration.api.constants import APPLY_PATCH, FIELD_MANAGER, GROUP
 from provider_migration.api.keys import gateway_key_name, secret_value
 from provider_migration.api.spec import Endpoint, ProviderMigrationSpec
 from provider_migration.core.observations import SecretsState
@@ -30,6 +35,13 @@ from .keys import checksum
 log = logging.getLogger(__name__)
 
 JSON_PATCH = "application/json-patch+json"
+
+
+def projection_annotation(key: str) -> str:
+    """The gateway Secret's annotation recording who projected `key` (an annotation name is at most 63
+    characters and starts and ends alphanumeric; other keys are named by their hash)."""
+    plain = len(key) <= 63 and key[:1].isalnum() and key[-1:].isalnum()
+    return f"projected.{GROUP}/" + (key if plain else "sha256-" + hashlib.sha256(key.encode()).hexdigest()[:40])
 
 
 class CredentialError(Exception):
@@ -53,6 +65,8 @@ class SecretCredentialManager:
         self.target = self._user_ref(spec.target, "target")
         self.source_gateway_key = gateway_key_name(spec.source, spec.route.kind)
         self.target_gateway_key = gateway_key_name(spec.target, spec.route.kind)
+        # Who a projection belongs to: the route and model this migration drives (one active migration each).
+        self.holder = f"{spec.route.kind}/{spec.route.name}/{spec.route.model_name}"[:1024]
 
     # -- CredentialManager --
 
@@ -69,8 +83,15 @@ class SecretCredentialManager:
         if self._collides(source_value, target_value):
             missing.append(self._collision())
         gateway_data = _data(gateway) if gateway is not None else {}
+        conflict, existed = self._target_slot(gateway, target_value)
+        source_now = secret_value(gateway_data, self.source_gateway_key) if self._source_slot() else None
         return SecretsState(
             missing=tuple(missing),
+            target_key_conflict=conflict,
+            target_key_existed=existed,
+            source_key_foreign=source_value is not None
+            and self.source_gateway_key in gateway_data
+            and source_now != source_value,
             source_checksum=checksum(source_value) if source_value is not None else None,
             target_checksum=checksum(target_value) if target_value is not None else None,
             target_projected=self.target is None
@@ -92,12 +113,19 @@ class SecretCredentialManager:
             raise CredentialError("cannot project the target key: missing " + ", ".join(missing))
         if self._collides(self._value(self.source, cache, []), value):
             raise CredentialError(f"cannot project the target key: {self._collision()}")
+        conflict, _ = self._target_slot(gateway, value)
+        if conflict is not None:
+            raise CredentialError(f"cannot project the target key: {conflict}")
         if secret_value(_data(gateway), self.target_gateway_key) == value:
             return
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": name, "namespace": self.namespace},
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "annotations": {projection_annotation(self.target_gateway_key): self.holder},
+            },
             "data": {self.target_gateway_key: base64.b64encode(value).decode()},
         }
         self._call(
@@ -123,8 +151,16 @@ class SecretCredentialManager:
                 f"not removing {self.source_gateway_key} from {self._describe(self.gateway_secret)}: "
                 "it is the source's own Secret"
             )
-        gateway = self._get(self.gateway_secret, {})
+        cache: dict[str, dict[str, Any] | None] = {}
+        gateway = self._get(self.gateway_secret, cache)
         if gateway is None or self.source_gateway_key not in _data(gateway):
+            return
+        if secret_value(_data(gateway), self.source_gateway_key) != self._value(self.source, cache, []):
+            log.warning(
+                "kept key %s of %s: it does not hold the source's key",
+                self.source_gateway_key,
+                self._describe(self.gateway_secret),
+            )
             return
         patch = [
             {"op": "test", "path": "/metadata/resourceVersion", "value": gateway["metadata"]["resourceVersion"]},
@@ -138,7 +174,52 @@ class SecretCredentialManager:
         )
         log.info("removed key %s from %s", self.source_gateway_key, self._describe(self.gateway_secret))
 
+    def withdraw_target(self) -> None:
+        """Remove the target key from the gateway Secret if this migration projected it (its annotation says
+        so); a key that was there before, or another migration's, stays."""
+        if self.target is None or not self.gateway_secret:
+            return
+        gateway = self._get(self.gateway_secret, {})
+        annotation = projection_annotation(self.target_gateway_key)
+        if gateway is None or _annotations(gateway).get(annotation) != self.holder:
+            return
+        patch: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": gateway["metadata"]["resourceVersion"]},
+            {"op": "remove", "path": "/metadata/annotations/" + _pointer(annotation)},
+        ]
+        if self.target_gateway_key in _data(gateway):
+            patch.append({"op": "remove", "path": "/data/" + _pointer(self.target_gateway_key)})
+        self._call(
+            "withdraw the target key from",
+            lambda: self.core.patch_namespaced_secret(
+                self.gateway_secret, self.namespace, patch, _content_type=JSON_PATCH, _preload_content=False
+            ),
+        )
+        log.info("withdrew key %s from %s", self.target_gateway_key, self._describe(self.gateway_secret))
+
     # -- helpers --
+
+    def _target_slot(self, gateway: dict[str, Any] | None, target_value: bytes | None) -> tuple[str | None, bool]:
+        """(conflict, existed) for the target's gateway key: a reason when it holds something this migration
+        did not put there; existed when it already held the target's value without the operator."""
+        key = self.target_gateway_key
+        if self.target is None or gateway is None or target_value is None or key not in _data(gateway):
+            return None, False
+        if self.source is not None and not self._source_slot():
+            return None, False  # one slot for both arms: _collides judges it
+        where = f"{self._describe(self.gateway_secret or '')} key {key}"
+        holder = _annotations(gateway).get(projection_annotation(key))
+        if holder == self.holder:
+            return None, False
+        if holder is not None:
+            return f"{where} was projected for another migration ({holder}); give this one its own gatewayKey", False
+        if secret_value(_data(gateway), key) == target_value:
+            return None, True
+        return (
+            f"{where} already holds a value the operator did not project there; "
+            "set target.credentials.gatewayKey to a free key (or remove that key yourself)",
+            False,
+        )
 
     @staticmethod
     def _user_ref(endpoint: Endpoint, role: str) -> _Ref | None:
@@ -208,6 +289,10 @@ class SecretCredentialManager:
 
 def _data(secret: dict[str, Any]) -> dict[str, str]:
     return secret.get("data") or {}
+
+
+def _annotations(secret: dict[str, Any]) -> dict[str, str]:
+    return (secret.get("metadata") or {}).get("annotations") or {}
 
 
 def _pointer(key: str) -> str:

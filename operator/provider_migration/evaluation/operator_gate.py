@@ -87,7 +87,7 @@ def _results_name_taken(core: client.CoreV1Api, namespace: str, migration: str) 
         if e.status == 404:
             return None
         raise
-    meta = json.loads(response.data).get("metadata") or {}
+    meta = json.loads(cast(bytes, response.data)).get("metadata") or {}
     if _ours(meta, migration):
         return None
     return f"ConfigMap {namespace}/{name} exists and was not created by the operator for this migration; rename it"
