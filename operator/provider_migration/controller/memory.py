@@ -15,6 +15,7 @@ from provider_migration.core.actions import (
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
+    WithdrawTargetCredentials,
     expected_effect,
 )
 from provider_migration.core.observations import RouteState, SecretsState
@@ -100,6 +101,9 @@ class MemorySecrets:
 
     def decommission_source(self) -> None:
         self._apply(DecommissionSourceCredentials())
+
+    def withdraw_target(self) -> None:
+        self._apply(WithdrawTargetCredentials())
 
     def _apply(self, effect: Effect) -> None:
         _, self.state = expected_effect(effect, RouteState(found=False), self.state)
