@@ -196,3 +196,18 @@ def test_a_subscription_as_stored_in_the_cluster_parses() -> None:
     spec["notifications"] = [{"service": "chat", "triggers": ["not-a-trigger"]}]
     with pytest.raises(ValueError, match="not a valid Trigger"):
         ProviderMigrationSpec.from_wire(spec)
+
+
+def test_a_deleted_migrations_notification_series_go() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from provider_migration.controller.notify import NotificationMetrics
+
+    metrics = NotificationMetrics(CollectorRegistry())
+    metrics.failing.labels("ns", "gone", "oncall").set(3)
+    metrics.failing.labels("ns", "kept", "oncall").set(1)
+    metrics.problems.labels("ns", "gone").set(1)
+    metrics.forget("ns", "gone")
+    assert [s.labels["name"] for s in metrics.failing.collect()[0].samples] == ["kept"]
+    assert list(metrics.problems.collect()[0].samples) == []
+    metrics.forget("ns", "never-seen")

@@ -57,6 +57,15 @@ class NotificationMetrics:
             registry=registry,
         )
 
+    def forget(self, namespace: str, name: str) -> None:
+        """A deleted migration's series go (the per-service counter is not per migration)."""
+        for sample in [s for metric in self.failing.collect() for s in metric.samples]:
+            labels = sample.labels
+            if (labels["namespace"], labels["name"]) == (namespace, name):
+                self.failing.remove(namespace, name, labels["service"])
+        with contextlib.suppress(KeyError):
+            self.problems.remove(namespace, name)
+
 
 METRICS = NotificationMetrics()
 
@@ -286,6 +295,7 @@ async def notify(namespace: str | None, name: str, memo: kopf.Memo, stopped: kop
             result = Round(None, {}, 5.0)
         else:
             if result.body is None:
+                METRICS.forget(namespace, name)
                 return  # the migration is gone
             for key, problem in result.problems.items():
                 if reported.get(key) != problem and result.body is not None:
