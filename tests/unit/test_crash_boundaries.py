@@ -28,6 +28,7 @@ from provider_migration.core.actions import (
     ProjectCredentials,
     RemoveSourceFromRoute,
     SetWeights,
+    WithdrawTargetCredentials,
     expected_effect,
 )
 from provider_migration.core.observations import BaselineObservation, RouteState, SecretsState
@@ -125,6 +126,9 @@ class Credentials:
 
     def decommission_source(self) -> None:
         self.gateway.apply(DecommissionSourceCredentials())
+
+    def withdraw_target(self) -> None:
+        self.gateway.apply(WithdrawTargetCredentials())
 
 
 @dataclass

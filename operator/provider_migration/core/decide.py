@@ -604,6 +604,7 @@ class _Machine:
                     "Source provider key kept: other entries of the routing object still read it",
                 )
             elif self.obs.secrets.source_key_foreign:
+                creds.source_decommissioned = False
                 self.event(
                     EventReason.CREDENTIALS_KEPT,
                     "Source provider key kept: the gateway Secret's key does not hold the source's key",
