@@ -41,6 +41,14 @@ def test_each_application_states_only_what_differs_and_gets_the_gated_policy(app
     assert ("ConfigMap", spec.route.name) in present and ("Secret", spec.gateway_secret) in present
 
 
+def test_the_template_examples_set_no_namespace_and_are_indexed() -> None:
+    readme = (EXAMPLES / "README.md").read_text()
+    for path in [TEMPLATE_FILE, *APPS]:
+        assert f"templates/{path.name}" in readme
+        for doc in load_documents(path):
+            assert "namespace" not in doc["metadata"], path.name
+
+
 def test_the_overrides_win_and_everything_else_is_the_templates() -> None:
     (support,) = parse_migrations(text_of(TEMPLATE_FILE, APPS[0]))
     (search,) = parse_migrations(text_of(TEMPLATE_FILE, APPS[1]))
