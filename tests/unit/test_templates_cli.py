@@ -1,6 +1,6 @@
 """`pmo plan/simulate/eval -f` resolve a migration's template as the operator does (from the file, else the
-cluster), views and reports read a templated migration through status.effectiveSpec, and the examples'
-ClusterMigrationTemplate serves both applications' migrations."""
+cluster), views, reports and the dashboard read a templated migration through status.effectiveSpec, and the
+examples' ClusterMigrationTemplate serves both applications' migrations."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from provider_migration.api import constants as c
 from provider_migration.cli.main import main
 from provider_migration.cli.plan import read_manifest
 from provider_migration.core.templates import resolve
+from provider_migration.dashboard.model import summary
 from provider_migration.simulation.manifests import ManifestError, parse_migrations
 from provider_migration.views import terminal
 from provider_migration.views.migration import Migration
@@ -111,6 +112,8 @@ def test_views_read_the_effective_spec_and_show_the_template() -> None:
     mig = Migration.from_object(obj)
     assert mig.spec is not None and len(mig.steps) == 4 and not mig.problems
     assert mig.template == "ClusterMigrationTemplate/openai-to-anthropic-phased-gate"  # a file has no resourceVersion
+    view = summary(obj)
+    assert view["template"] == mig.template and view["steps"] == 4  # the dashboard reads the same
     header, (row,) = terminal.table_rows([mig], _now(), wide=True)
     assert row[header.index("TEMPLATE")] == "openai-to-anthropic-phased-gate"
     assert row[header.index("STEP")] == "2/4"

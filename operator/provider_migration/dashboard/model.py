@@ -29,6 +29,7 @@ def summary(obj: dict[str, Any]) -> dict[str, Any]:
         "source": f"{spec.source.provider}/{spec.source.model}" if spec else "",
         "target": f"{spec.target.provider}/{spec.target.model}" if spec else "",
         "paused": bool(spec and spec.paused),
+        "template": mig.template or "",  # spec.templateRef, with the resourceVersion it started from
         "created": mig.created.isoformat() if mig.created else None,
         # The weight over time: every recorded decision carries the split at that moment.
         "weights": [{"time": h.time.isoformat(), "weight": h.weight} for h in st.history],
