@@ -122,10 +122,17 @@ class Prometheus:
             self._reload()
 
     def add_authorized_target(
-        self, job: str, target: str, token: str, labels: dict[str, str] | None = None, metrics_path: str = "/metrics"
+        self,
+        job: str,
+        target: str,
+        token: str,
+        labels: dict[str, str] | None = None,
+        metrics_path: str = "/metrics",
+        interval: str = "2s",
     ) -> None:
-        """Scrape `target` every second with `Authorization: Bearer <token>` (the token lives in a 0600 file
-        beside the config, never in it) and wait until Prometheus has loaded the job."""
+        """Scrape `target` every `interval` with `Authorization: Bearer <token>` (the token lives in a 0600 file
+        beside the config, never in it). 2 s by default: LiteLLM's /metrics can take over a second to answer
+        on two busy cores, and a scrape that times out is a gap in every rate()."""
         self.auth_jobs_dir.mkdir(parents=True, exist_ok=True)
         path = self._auth_job_file(job, target)
         token_file = path.with_suffix(".token")
@@ -134,6 +141,8 @@ class Prometheus:
         job_config = {
             "job_name": path.stem,
             "metrics_path": metrics_path,
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
             "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
             "follow_redirects": True,
             "static_configs": [{"targets": [target], "labels": {**(labels or {}), "job": job}}],

@@ -102,6 +102,8 @@ def credential_destinations(spec: ProviderMigrationSpec) -> list[tuple[str, str]
     out: list[tuple[str, str]] = []
     if spec.analysis is not None and spec.analysis.prometheus.auth_secret is not None:
         out.append(("spec.analysis.prometheus.url", spec.analysis.prometheus.url))
+    if spec.route.verify is not None:
+        out.append(("spec.route.verify.url", spec.route.verify.url))
     if spec.evaluation is not None:
         for role, endpoint in (("source", spec.source), ("target", spec.target)):
             if endpoint.credentials is None:
@@ -148,6 +150,8 @@ def required_access(spec: ProviderMigrationSpec, migration: str) -> list[Access]
         needed += [Access(v, "", "secrets", spec.gateway_secret) for v in ("get", "patch")]
     if spec.analysis is not None and spec.analysis.prometheus.auth_secret is not None:
         needed.append(Access("get", "", "secrets", spec.analysis.prometheus.auth_secret.name))
+    if spec.route.verify is not None:
+        needed.append(Access("get", "", "secrets", spec.route.verify.key_secret.name))
     if spec.evaluation is not None:
         needed.append(Access("get", "", "configmaps", spec.evaluation.dataset.config_map))
         results = results_config_map_name(migration)

@@ -220,10 +220,10 @@ def editable(doc: Document, key: str) -> Document:
         if _dump(_ruamel(layout), tree) == doc.text:
             doc.tree, doc.layout = tree, layout
             return doc
-    line = _first_difference(doc.text, _dump(_ruamel(_LAYOUTS[0]), tree))
+    line = max(_first_difference(doc.text, _dump(_ruamel(layout), tree)) for layout in _LAYOUTS)
     raise RouteError(
         f"{key} cannot be rewritten without reformatting it (first difference at line {line}); "
-        "reformat it in a standard YAML layout (2-space indents, one flow or block style per collection)"
+        "reformat it in a standard YAML layout (consistent indents, each flow collection on one line)"
     )
 
 
