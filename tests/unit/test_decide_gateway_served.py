@@ -20,7 +20,8 @@ def until(world: World, phase: Phase, limit: int = 400) -> None:
 
 
 def test_a_written_step_waits_for_the_gateway_and_its_pause_starts_when_served() -> None:
-    world = World(spec_from(), verdict="Inconclusive")
+    world = World(spec_from())
+    world.verdict = "Inconclusive"
     until(world, Phase.PROGRESSING)
     assert world.route.target_weight == 10
     world.route = replace(world.route, unverified="waiting for the roll")
