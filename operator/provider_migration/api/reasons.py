@@ -88,6 +88,7 @@ class EventReason(StrEnum):
     CREDENTIALS_KEPT = "CredentialsKept"
     CREDENTIALS_WITHDRAWN = "CredentialsWithdrawn"
     WEIGHTS_RESTORED = "WeightsRestored"
+    ACTION_FAILED = "ActionFailed"  # a routing or credential change kept failing (status.actionFailure)
 
 
 StatusReason = ProgressReason | PauseReason | BlockedReason | RollbackReason | FailureReason

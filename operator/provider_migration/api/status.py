@@ -59,6 +59,21 @@ class Condition(StatusModel):
     observed_generation: int | None = Field(default=None, description="metadata.generation the condition is about.")
 
 
+class ActionFailure(StatusModel):
+    """A routing or credential change that failed, tick after tick: kept in status so a restarted operator
+    keeps backing off (and says why) instead of retrying every few seconds."""
+
+    action: Annotated[str, Field(max_length=64)] = Field(description="The change that failed, e.g. SetWeights.")
+    reason: Text = Field(description="Why, in words safe to show (the API status or the adapter's own words).")
+    count: Annotated[int, Field(ge=1)] = Field(description="Failed tries in a row.")
+    since: datetime = Field(description="When the first of them failed.")
+    next_try_at: datetime = Field(description="No new try before then, unless the spec or a command changes.")
+    inputs: Annotated[str, Field(max_length=64)] = Field(
+        description="metadata.generation and a digest of the command annotations at the last try."
+    )
+    message_before: Text | None = Field(default=None, description="status.message before it told of the failure.")
+
+
 class BaselineStatus(StatusModel):
     """The source's behaviour before any traffic moved: what the target is compared with."""
 
@@ -304,6 +319,9 @@ class ProviderMigrationStatus(StatusModel):
         "(too many analyses without data; `pmo promote` continues).",
     )
     message: Text | None = Field(default=None, description="The current state in words.")
+    action_failure: ActionFailure | None = Field(
+        default=None, description="A routing or credential change that keeps failing; gone once one succeeds."
+    )
     template: TemplateStatus | None = Field(
         default=None, description="The spec.templateRef template, recorded when the migration started."
     )

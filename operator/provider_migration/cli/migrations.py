@@ -136,12 +136,18 @@ def _wait_for(
 ) -> Migration:
     """Poll until `done(migration)`; raises TimedOut (timeout 0: never) or NotFound if it is deleted."""
     deadline = time.monotonic() + timeout if timeout > 0 else None
+    told = ""
     while True:
         mig = Migration.from_object(migs.get(name))
         if done(mig):
             return mig
+        failing = render.failure_text(mig.status)
+        if failing and failing != told:
+            told = failing  # what keeps the operator from getting there, as soon as it is recorded
+            sys.stderr.write(inert(f"{name}: the operator keeps retrying: {failing}") + "\n")
         if deadline is not None and time.monotonic() >= deadline:
-            raise TimedOut(f"timed out after {timeout:g}s waiting for {name} (phase {mig.phase})")
+            why = f"; {failing}" if failing else ""
+            raise TimedOut(f"timed out after {timeout:g}s waiting for {name} (phase {mig.phase}{why})")
         time.sleep(interval if deadline is None else max(min(interval, deadline - time.monotonic()), 0))
 
 

@@ -174,6 +174,8 @@ async def _tick(namespace: str, name: str, claims_index: kopf.Index) -> float | 
     if result is None:
         metrics.DEFAULT.forget(namespace, name)
         return None
+    if result.failure is not None:  # recorded in status with its backoff (reconcile logged it)
+        metrics.DEFAULT.record_error(namespace, name)
     metrics.record_status(namespace, name, result.status)  # also counts each new analysis once
     for event in result.events:
         message = f"{event.message} (by {event.by})" if event.by else event.message

@@ -8,18 +8,19 @@ through the in-memory ports of `memory.py`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from provider_migration.api import constants as c
-from provider_migration.api.reasons import BlockedReason
+from provider_migration.api.reasons import BlockedReason, EventReason
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.api.status import ProviderMigrationStatus
+from provider_migration.api.status import ActionFailure, Condition, ProviderMigrationStatus
 from provider_migration.connection_errors import known_cause
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
@@ -43,6 +44,9 @@ from .ports import Ports
 from .templates import effective_spec
 
 log = logging.getLogger(__name__)
+FAILURES_SHOWN = 3  # failed tries in a row before a condition, a Warning Event and the message tell of them
+FIRST_RETRY, LAST_RETRY = 5.0, 300.0  # seconds: backoff after failed changes
+ACTION_CONDITION = "ActionFailing"
 
 # Given (namespace, spec, own name): the other active migration driving the same route and model, if any.
 RouteClaims = Callable[[str, ProviderMigrationSpec, str], str | None]
@@ -54,6 +58,7 @@ class TickResult:
     decision: Decision  # what decide() said; its effects are applied
     requeue_after: float | None
     events: list[Event] = field(default_factory=list)  # to post: only those of a recorded decision
+    failure: str | None = None  # an effect failed (safe words): the decision was not applied nor recorded
 
     @property
     def status(self) -> ProviderMigrationStatus:
@@ -113,14 +118,89 @@ def reconcile(
             problem = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
             return _finish(ports, body, status, reject_spec(status, problem, generation, now), now)
 
+    failure, inputs = status.action_failure, _inputs(generation, body)
+    if failure is not None and now < failure.next_try_at and failure.inputs == inputs:
+        # Backing off after failed changes: nothing read or tried until the next try, a spec edit or a command.
+        wait = (failure.next_try_at - now).total_seconds()
+        return TickResult(body=body, decision=Decision([], [], before, wait), requeue_after=wait)
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
     obs = observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now)
     decision = decide(spec, status, obs, now)
     if obs.refused is None:  # a refused migration acts on nothing
-        for effect in decision.effects:
-            apply_effect(effect, route, creds)
+        try:
+            for effect in decision.effects:
+                apply_effect(effect, route, creds)
+        except ActionFailed as e:
+            return _failed(ports, body, before, e, inputs, now)
+    if failure is not None:
+        decision.status = _recovered(decision.status, failure)
     return _finish(ports, body, before, decision, now)
+
+
+def backoff(count: int) -> float:
+    """Seconds before the next try after `count` failed ones in a row: 5 s doubling, at most 5 min."""
+    return min(FIRST_RETRY * 2 ** (count - 1), LAST_RETRY)
+
+
+def _inputs(generation: int, body: dict[str, Any]) -> str:
+    commands = sorted(commands_of(body).items())
+    return f"{generation}:" + hashlib.sha256(repr(commands).encode()).hexdigest()[:16]
+
+
+def _failed(
+    ports: Ports, body: dict[str, Any], before: ProviderMigrationStatus, error: ActionFailed, inputs: str, now: datetime
+) -> TickResult:
+    """Record a failed change (the decision is not: it did not happen) and back off. After FAILURES_SHOWN tries
+    in a row it is a condition, a Warning Event and the status message, with the safe reason."""
+    meta = body["metadata"]
+    previous, detail = before.action_failure, str(error)
+    count = previous.count + 1 if previous is not None else 1
+    wait = backoff(count)
+    failure = ActionFailure(
+        action=detail.split(" ", 1)[0][:64],
+        reason=detail[:4096],
+        count=count,
+        since=previous.since if previous is not None else now,
+        next_try_at=now + timedelta(seconds=wait),
+        inputs=inputs,
+        message_before=previous.message_before if previous is not None else before.message,
+    )
+    status = before.model_copy(update={"action_failure": failure})
+    events: list[Event] = []
+    if count >= FAILURES_SHOWN:
+        status.message = f"{detail} ({count} tries since {failure.since:%H:%M:%S}Z; next try in {wait:g}s)"[:4096]
+        condition = Condition(
+            type=ACTION_CONDITION,
+            status="True",
+            reason=EventReason.ACTION_FAILED,
+            message=status.message,
+            last_transition_time=failure.since,
+            observed_generation=int(meta.get("generation", 1)),
+        )
+        status.conditions = [x for x in before.conditions if x.type != ACTION_CONDITION] + [condition]
+        if count == FAILURES_SHOWN:
+            events.append(Event("Warning", EventReason.ACTION_FAILED, status.message))
+    log.warning("%s/%s: %s (try %d); next try in %gs", meta["namespace"], meta["name"], detail, count, wait)
+    decision = Decision(effects=[], events=events, status=status, requeue_after=wait)
+    result = TickResult(body=body, decision=decision, requeue_after=wait, failure=detail)
+    if ports.migrations.write_status(meta["namespace"], meta["name"], meta["resourceVersion"], status.to_wire()):
+        result.events = events
+    else:
+        result.requeue_after = 0.5  # someone wrote first (maybe a command): decide again on fresh data
+    return result
+
+
+def _recovered(status: ProviderMigrationStatus, failure: ActionFailure) -> ProviderMigrationStatus:
+    """The changes went through: the failure record, its condition and its message go."""
+    told = status.message is not None and status.message.startswith(failure.reason)
+    return status.model_copy(
+        update={
+            "action_failure": None,
+            "message": failure.message_before if told else status.message,
+            "conditions": [x for x in status.conditions if x.type != ACTION_CONDITION],
+        }
+    )
 
 
 def observe(

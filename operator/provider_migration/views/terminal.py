@@ -16,7 +16,7 @@ from rich.text import Text
 from provider_migration.api.durations import seconds
 from provider_migration.api.reasons import PauseReason
 from provider_migration.api.spec import Endpoint, Step
-from provider_migration.api.status import AnalysisStatus, BaselineStatus, ForecastStatus, Phase
+from provider_migration.api.status import AnalysisStatus, BaselineStatus, ForecastStatus, Phase, ProviderMigrationStatus
 from provider_migration.safetext import inert
 
 from .migration import Migration
@@ -282,6 +282,8 @@ def status_view(mig: Migration, now: datetime, history: int = 5) -> RenderableTy
         _row(head, "Message", st.message)
     if st.rollback_reason:
         _row(head, "Rollback", plain(st.rollback_reason, style="red"))
+    if st.action_failure is not None:
+        _row(head, "Failing", plain(failure_text(st), style="red"))
     if mig.template:
         _row(head, "Template", mig.template)
     if spec:
@@ -370,6 +372,14 @@ def watch_view(mig: Migration, now: datetime) -> RenderableType:
     return Group(status_view(mig, now), footer)
 
 
+def failure_text(st: ProviderMigrationStatus) -> str:
+    """A change the operator keeps retrying (status.actionFailure), in words, or '' when there is none."""
+    f = st.action_failure
+    if f is None:
+        return ""
+    return f"{f.reason} ({f.count} {'try' if f.count == 1 else 'tries'}; next at {f.next_try_at:%H:%M:%S}Z)"
+
+
 def status_line(mig: Migration, now: datetime) -> str:
     """One line per change, for `watch` when stdout is not a terminal."""
     st = mig.status
@@ -380,6 +390,8 @@ def status_line(mig: Migration, now: datetime) -> str:
         line += f"  {st.reason}"
     if st.message:
         line += f": {st.message}"
+    if st.action_failure is not None and not (st.message or "").startswith(st.action_failure.reason):
+        line += f"  failing: {failure_text(st)}"
     return inert(line)
 
 
