@@ -113,3 +113,19 @@ def test_commands_need_the_pages_token_and_refusals_carry_the_api_servers_reason
     url, dashboard = serve(FakeApi(migration_object("AwaitingApproval"), refuse=403))
     code, message = post(command.replace(command.split("/api")[0], url), dashboard.token)
     assert code == 403 and 'user "eve" cannot patch resource "providermigrations"' in message
+
+
+def test_a_user_who_may_not_list_sees_the_api_servers_reason(serve: Any) -> None:
+    api = FakeApi(migration_object("Progressing"))
+
+    def refuse_list(*args: Any, **kwargs: Any) -> Any:
+        error = client.ApiException(status=403, reason="Forbidden")
+        error.body = json.dumps({"message": 'user "eve" cannot list resource "providermigrations"'})
+        raise error
+
+    api.list_namespaced_custom_object = refuse_list  # type: ignore[attr-defined]
+    url, _ = serve(api)
+    with urllib.request.urlopen(f"{url}/api/stream", timeout=10) as response:
+        text = response.read().decode()
+    assert text.startswith("event: failure\n")
+    assert 'user \\"eve\\" cannot list resource \\"providermigrations\\"' in text

@@ -147,8 +147,11 @@ def make_server(dashboard: Dashboard, address: str, port: int, title: str) -> Th
                     self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 return  # the page was closed
-            except client.ApiException as e:
-                message = f"{e.status} {e.reason}"
+            except client.ApiException as e:  # e.g. the user may not list migrations here: the server's words
+                try:
+                    message = f"{e.status} {json.loads(e.body or '')['message']}"
+                except (ValueError, KeyError, TypeError):
+                    message = f"{e.status} {e.reason}"
                 self.wfile.write(b"event: failure\ndata: " + json.dumps({"message": message}).encode() + b"\n\n")
 
     server = ThreadingHTTPServer((address, port), Handler)
