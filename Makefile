@@ -7,7 +7,7 @@ export PYTHON DEV_DIR
 
 .PHONY: setup setup-python test test-unit test-e2e lint demo dev-up dev-down dev-status crds clean
 
-setup:  ## apt prometheus (when missing), pip install -e '.[dev]', Go builds of kube-apiserver/etcd/helm
+setup:  ## apt prometheus and chromium (when missing), pip install -e '.[dev]', Go builds of kube-apiserver/etcd/helm
 	bash hack/ci-setup.sh
 
 setup-python:

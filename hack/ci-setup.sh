@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Idempotent set-up for `make setup`, `make test`, `make demo` and CI, on a fresh machine or a warm one.
-#   bash hack/ci-setup.sh [python] [prometheus] [litellm] [binaries] [image]     (no argument: all five)
+#   bash hack/ci-setup.sh [python] [prometheus] [browser] [litellm] [binaries] [image]     (no argument: all)
 # prometheus: the Debian package, installed when missing (its own daemon is kept from starting: we run
 #             our own on a free loopback port). python: `pip install -e '.[dev]' -e ./workshop`, skipped when this
 #             checkout is already installed with the same pyproject.toml. binaries: hack/build-binaries.sh.
+# browser: Debian's chromium and chromium-driver (apt, when missing), for the `pmo dashboard` browser test.
 # image: hack/build-image.sh (podman; the tools are apt-installed under CI only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 ci() { case "${CI:-}" in 1|true|TRUE|True|yes) return 0;; *) return 1;; esac; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-parts="${*:-python prometheus litellm binaries image}"
+parts="${*:-python prometheus browser litellm binaries image}"
 
 setup_prometheus() {
   if command -v prometheus >/dev/null || [ -x /usr/bin/prometheus ]; then return; fi
@@ -28,6 +29,13 @@ setup_prometheus() {
   if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
     as_root systemctl disable --now prometheus || true
   fi
+}
+
+setup_browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  echo "setup: installing chromium and chromium-driver (apt)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 }
 
 setup_python() {
