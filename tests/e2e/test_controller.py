@@ -181,3 +181,54 @@ def test_deleting_an_unfinished_migration_puts_all_traffic_back_on_the_source(ku
     assert target_weight_in(config_of(kube, namespace)) == 0
     assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace), "the projected key goes with it"
     assert "OPENAI_API_KEY" in gateway_keys(kube, namespace)
+
+
+def test_a_prometheus_token_no_header_can_carry_is_never_sent_nor_shown(
+    kube, namespace, operator, control_plane
+) -> None:  # type: ignore[no-untyped-def]
+    """The finding: a token with a newline was published whole in status.message, history, an Event and
+    `pmo status -o json` (the HTTP library's error quotes the header's repr)."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    received: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received.append(self.headers.get("Authorization") or "")
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = "sk-prom-Zq9x7W\n\"Hk2'pL\u00fcm"
+    try:
+        create_litellm_world(kube, namespace)
+        client.CoreV1Api(kube).create_namespaced_secret(
+            namespace, {"metadata": {"name": "prom-token"}, "stringData": {"token": token}}
+        )
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        analysis = {"prometheus": {"url": url, "authSecret": {"name": "prom-token", "key": "token"}}, "interval": "5s"}
+        create(kube, namespace, migration("prom-token", analysis=analysis))
+        wait_for(lambda: phase_of(kube, namespace, "prom-token") == "Blocked", 60, "Blocked")
+        status = get_migration(kube, namespace, "prom-token")["status"]
+        pmo = [sys.executable, "-m", "provider_migration.cli.main", f"--kubeconfig={control_plane.kubeconfig}"]
+        shown = [
+            subprocess.run([*pmo, "status", "prom-token", f"-n={namespace}", *o], capture_output=True, text=True).stdout
+            for o in ([], ["-o", "json"])
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status["reason"] == "BaselineUnavailable"
+    assert "bearer token has characters an HTTP header cannot carry" in status["message"]
+    assert received == []  # never sent
+    texts = [json.dumps(status), events_text(kube, namespace), operator.log(), *shown]
+    pieces = {token[i : i + 6] for i in range(len(token) - 5)} | {repr(token)[1:-1], json.dumps(token)[1:-1]}
+    leaked = [p for p in pieces for t in texts if p in t]
+    assert leaked == [] and "BaselineUnavailable" in shown[1]

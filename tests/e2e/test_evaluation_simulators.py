@@ -149,9 +149,8 @@ def test_a_target_rejecting_the_key_fails_without_showing_it(provider: Start, ma
     target = provider("anthropic", TARGET_KEY, "--seed", "2", *LATENCY)
     result = pmo_eval(manifest, source, target, target_key="sk-ant-WRONG-key-123456")
     assert result["status"]["verdict"] == "Fail"
-    assert {i["error"] for i in result["items"] if i["side"] == "target"} == {
-        "HTTP 401: authentication_error: invalid api key"
-    }
+    # The provider's error type only: its message is never repeated (providers may echo the key they saw).
+    assert {i["error"] for i in result["items"] if i["side"] == "target"} == {"HTTP 401: authentication_error"}
 
 
 # --- the operator's side: run_gate reads the golden set and keys from the real API server ---
