@@ -147,3 +147,16 @@ def test_spec_service_account_name_overrides_the_default() -> None:
     reviews = _Reviews(set())
     assert reviews.service_account(_spec()) == "pmo-migrator"
     assert reviews.service_account(_spec(serviceAccountName="team-deployer")) == "team-deployer"
+
+
+def test_the_documented_delegation_is_the_one_the_e2e_tests_prove_sufficient() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from pmo_devenv.tenancy import MIGRATOR, MIGRATOR_RULES
+
+    docs = list(yaml.safe_load_all((Path(__file__).parents[2] / "docs" / "tenant-delegation.yaml").read_text()))
+    role = next(d for d in docs if d["kind"] == "Role")
+    assert role["rules"] == MIGRATOR_RULES
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"} == {MIGRATOR}
