@@ -160,3 +160,84 @@ def test_split_reload_model_info_and_metrics(
         got = source.stats()["status_200"] - before[0], target.stats()["status_200"] - before[1]
         assert sum(got) == counts["ok"] and binomial_ok(got[1], sum(got), 0.5), got
     prometheus.remove_target("litellm-e2e", gateway.address)
+
+
+def test_preset_measurements_agree_with_the_simulators(
+    kube: client.ApiClient,
+    namespace: str,
+    tmp_path: Path,
+    prometheus: Prometheus,
+    litellm_binary: Path,
+) -> None:
+    """The `litellm` preset's queries against the real proxy's metrics, judged by the providers' ground truth.
+
+    Tolerances and why: the target's share of requests within 4 binomial standard deviations; the error rate
+    within 0.05 absolute of the failures the target simulator answered (rate() misses what a series counted
+    before its first scrape: the failure series is born with its first failure); input tokens per successful
+    request within 15 % of the simulator's mean (it draws N(mean, 10 %)); the provider-call p50 inside the
+    bucket range around each simulator's latency (LiteLLM's buckets 0.025/0.05/0.1/.../0.5/1: an estimate
+    cannot be finer). `num_retries: 0`, so each client request reaches exactly one deployment.
+    """
+    from provider_migration.analysis.presets import LITELLM
+    from provider_migration.analysis.queries import ArmLabels, render
+
+    suffix = namespace[-6:]
+    src_id, dst_id = f"src-{suffix}", f"dst-{suffix}"
+    source = ProviderSimulator("openai", api_key=SOURCE_KEY, latency_ms=30, latency_jitter_ms=5, input_tokens=400)
+    target = ProviderSimulator(
+        "anthropic", api_key=TARGET_KEY, latency_ms=700, latency_jitter_ms=20, input_tokens=300, error_rate=0.2
+    )
+    source.start()
+    target.start()
+    text = config(source.url, target.url, 1, 1).replace("openai-gpt-4o", src_id).replace("anthropic-claude", dst_id)
+    objects = install_gateway_objects(
+        kube, namespace, text, {"OPENAI_API_KEY": SOURCE_KEY, "ANTHROPIC_API_KEY": TARGET_KEY}
+    )
+    try:
+        with LiteLLMGateway(kube, objects, tmp_path / "gw", binary=litellm_binary) as gateway:
+            assert gateway.master_key
+            prometheus.add_authorized_target("litellm-conf", gateway.address, gateway.master_key, {})
+            prometheus.wait_for_target("litellm-conf", timeout=60)
+            # Two client identities (user agents): separate series, as two applications would make.
+            with ChatClients(
+                gateway.url, "chat", [gateway.master_key], rps=20, user_agents=("app-a", "app-b"), max_in_flight=32
+            ) as clients:
+                deadline = time.monotonic() + 120
+                while clients.counts().get("sent", 0) < 400 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                clients.set_rps(0)
+                while sum(clients.counts().get(k, 0) for k in ("ok", "failed")) < clients.counts()["sent"]:
+                    time.sleep(0.1)
+            time.sleep(6)  # three more scrapes see the final counts
+
+            def q(name: str, backend: str, model: str) -> float:
+                result = prometheus.query(render(LITELLM[name], ArmLabels(backend, model), "3m"))
+                assert result, f"{name} of {backend}: no data"
+                return float(result[0]["value"][1])
+
+            def ratio(numerator: str, denominator: str) -> float:
+                a = prometheus.query(numerator)
+                b = prometheus.query(denominator)
+                assert a and b, (numerator, denominator)
+                return float(a[0]["value"][1]) / float(b[0]["value"][1])
+
+            src, dst = source.stats(), target.stats()
+            dst_failed = dst.get("total", 0) - dst.get("status_200", 0)
+            total = src.get("total", 0) + dst.get("total", 0)
+            assert binomial_ok(dst["total"], total, 0.5), (src, dst)
+
+            assert abs(q("error_rate", dst_id, "claude-sonnet-4-5") - dst_failed / dst["total"]) <= 0.05
+            assert q("error_rate", src_id, "gpt-4o") == 0.0
+
+            successes = 'sum(rate(litellm_deployment_success_responses_total{model_id="%s"}[3m]))'
+            tokens = render(LITELLM["input_tokens"], ArmLabels(dst_id, "claude-sonnet-4-5"), "3m")
+            assert abs(ratio(tokens, successes % dst_id) - 300) <= 45
+            tokens = render(LITELLM["input_tokens"], ArmLabels(src_id, "gpt-4o"), "3m")
+            assert abs(ratio(tokens, successes % src_id) - 400) <= 60
+
+            assert 0.025 <= q("latency_p50", src_id, "gpt-4o") <= 0.25
+            assert 0.5 <= q("latency_p50", dst_id, "claude-sonnet-4-5") <= 1.0
+            prometheus.remove_target("litellm-conf", gateway.address)
+    finally:
+        source.stop()
+        target.stop()
