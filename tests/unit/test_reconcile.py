@@ -3,14 +3,15 @@ go out, what a lost compare-and-swap and a failed effect leave behind."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from kubernetes.client import ApiException
 from rollout_world import NAME, NAMESPACE, World, spec_from
 
-from provider_migration.api.reasons import EventReason
-from provider_migration.api.status import Phase
+from provider_migration.api.reasons import BlockedReason, EventReason
+from provider_migration.api.status import EvaluationStatus, Phase
 from provider_migration.controller.memory import MemoryMigrationStore, MemoryRoute, MemorySecrets
 from provider_migration.routing.errors import RouteError
 
@@ -169,3 +170,55 @@ def test_the_backoff_survives_a_restart_and_a_command_cuts_it_short() -> None:
     world.tick(1)
     assert world.status.phase == Phase.ROLLED_BACK, "no target traffic yet: nothing to write, so it succeeds"
     assert world.status.action_failure is None and FlakyRoute.tries == 4
+
+
+EVALUATED = {"dataset": {"configMap": "golden"}}
+
+
+class CountingEvaluation:
+    """A golden-set port that checks the run is recorded before it is called, and fails as told."""
+
+    def __init__(self, world: World, fail: bool) -> None:
+        self.world, self.fail, self.calls = world, fail, 0
+
+    def evaluate(self, namespace: str, name: str, spec: Any, now: Any) -> EvaluationStatus:
+        self.calls += 1
+        assert self.world.store.body(NAMESPACE, NAME)["status"].get("evaluationRun"), "recorded before it runs"
+        if self.fail:
+            raise ConnectionError("the provider hung up mid-run")
+        return EvaluationStatus(verdict="Pass", completed_at=now, message="passed")
+
+
+def test_a_golden_set_run_that_records_no_outcome_is_never_run_again_by_itself() -> None:
+    world = World(spec_from(evaluation=EVALUATED))
+    port = CountingEvaluation(world, fail=True)
+    world.ports.evaluation = port
+    for _ in range(30):
+        with contextlib.suppress(ConnectionError):  # the driver logs it and retries
+            world.tick(5)
+    assert port.calls == 1, "paid requests go out once, not every 5 s"
+    st = world.status
+    assert st.phase == Phase.BLOCKED and st.reason == BlockedReason.EVALUATION_INTERRUPTED
+    assert st.message is not None and "pmo retry" in st.message
+
+    port.fail = False
+    world.commands["retry"] = "again"  # a command runs it again, once
+    for _ in range(10):
+        world.tick(5)
+    assert port.calls == 2 and world.status.evaluation is not None
+    assert world.status.phase in (Phase.PROGRESSING, Phase.SUCCEEDED)
+
+
+def test_a_spec_edit_may_run_the_golden_set_again() -> None:
+    world = World(spec_from(evaluation=EVALUATED))
+    port = CountingEvaluation(world, fail=True)
+    world.ports.evaluation = port
+    for _ in range(5):
+        with contextlib.suppress(ConnectionError):
+            world.tick(5)
+    assert port.calls == 1 and world.status.phase == Phase.BLOCKED
+    port.fail = False
+    world.generation += 1
+    for _ in range(5):
+        world.tick(5)
+    assert port.calls == 2 and world.status.evaluation is not None

@@ -43,6 +43,7 @@ class BlockedReason(StrEnum):
     MIRRORING_UNSUPPORTED = "MirroringUnsupported"
     SECRET_NOT_FOUND = "SecretNotFound"
     EVALUATION_FAILED = "EvaluationFailed"
+    EVALUATION_INTERRUPTED = "EvaluationInterrupted"  # a run started and recorded no outcome: never re-run by itself
     BASELINE_UNAVAILABLE = "BaselineUnavailable"
     NOT_PERMITTED = "NotPermitted"  # the migration's ServiceAccount lacks a grant the spec needs
     CREDENTIAL_URL_NOT_ALLOWED = "CredentialURLNotAllowed"  # a credential would go to a URL the admin did not allow

@@ -230,6 +230,13 @@ class ProviderSummary(StatusModel):
     items: int | None = Field(default=None, description="Items sent.")
 
 
+class EvaluationRun(StatusModel):
+    """A golden-set run, recorded before it starts: paid requests go out at most once per spec generation."""
+
+    generation: int = Field(description="metadata.generation of the spec it runs.")
+    started_at: datetime = Field(description="When it started.")
+
+
 class EvaluationStatus(StatusModel):
     """The golden-set evaluation's outcome."""
 
@@ -293,6 +300,9 @@ class ProviderMigrationStatus(StatusModel):
         default_factory=CredentialsStatus, description="What the operator did with the keys (checksums only)."
     )
     evaluation: EvaluationStatus | None = Field(default=None, description="The golden-set evaluation's outcome.")
+    evaluation_run: EvaluationRun | None = Field(
+        default=None, description="The golden-set run, recorded before it starts (only `pmo retry` runs it again)."
+    )
     handled_commands: HandledCommands = Field(
         default_factory=HandledCommands, description="Request ids of the commands already acted on."
     )

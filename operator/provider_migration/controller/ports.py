@@ -39,7 +39,8 @@ class EvaluationPort(Protocol):
     def evaluate(
         self, namespace: str, name: str, spec: ProviderMigrationSpec, now: datetime
     ) -> EvaluationStatus | None:
-        """The golden-set verdict; None while there is none yet (the migration stays Evaluating)."""
+        """The golden-set verdict; None while there is none yet and nothing was sent (the migration stays
+        Evaluating). The tick records the run before calling this: one that raises is not run again by itself."""
         ...
 
 

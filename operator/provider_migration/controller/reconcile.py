@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from provider_migration.api import constants as c
 from provider_migration.api.reasons import BlockedReason, EventReason
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.api.status import ActionFailure, Condition, ProviderMigrationStatus
+from provider_migration.api.status import ActionFailure, Condition, EvaluationRun, ProviderMigrationStatus
 from provider_migration.connection_errors import known_cause
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
@@ -125,7 +125,22 @@ def reconcile(
         return TickResult(body=body, decision=Decision([], [], before, wait), requeue_after=wait)
     route = ports.routes(namespace, spec)
     creds = ports.credentials(namespace, spec)
-    obs = observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now)
+    started: list[tuple[dict[str, Any], ProviderMigrationStatus]] = []
+    read: dict[str, Any] = body
+
+    def begin_evaluation() -> bool:
+        """Record the golden-set run before it starts (a CAS write); False: not recorded, do not run."""
+        recorded = _record_run(ports, read, status, generation, now)
+        if recorded is not None:
+            started.append(recorded)
+        return recorded is not None
+
+    obs = observe(ports, namespace, name, spec, status, body, claims, route, creds, generation, now, begin_evaluation)
+    if started:  # the run is recorded: decide on, and compare-and-swap against, that write
+        body, before = started[0]
+        # None from the port: nothing ran (no verdict yet), so the record is withdrawn with this tick's write.
+        run = before.evaluation_run if obs.evaluation is not None else None
+        status = status.model_copy(update={"evaluation_run": run})
     decision = decide(spec, status, obs, now)
     if obs.refused is None:  # a refused migration acts on nothing
         try:
@@ -136,6 +151,21 @@ def reconcile(
     if failure is not None:
         decision.status = _recovered(decision.status, failure)
     return _finish(ports, body, before, decision, now)
+
+
+def _record_run(
+    ports: Ports, body: dict[str, Any], status: ProviderMigrationStatus, generation: int, now: datetime
+) -> tuple[dict[str, Any], ProviderMigrationStatus] | None:
+    """Write status.evaluationRun; the object as it is after that write, or None when the write lost a race."""
+    meta = body["metadata"]
+    intent = status.model_copy(update={"evaluation_run": EvaluationRun(generation=generation, started_at=now)})
+    wire = intent.to_wire()
+    if not ports.migrations.write_status(meta["namespace"], meta["name"], meta["resourceVersion"], wire):
+        return None
+    fresh = ports.migrations.get(meta["namespace"], meta["name"])
+    if fresh is None or (fresh.get("status") or {}).get("evaluationRun") != wire.get("evaluationRun"):
+        return None  # overwritten in between: not recorded, so not started (the next tick records it again)
+    return fresh, parse_status(fresh.get("status"))
 
 
 def backoff(count: int) -> float:
@@ -215,6 +245,7 @@ def observe(
     creds: CredentialManager,
     generation: int,
     now: datetime,
+    begin_evaluation: Callable[[], bool] = lambda: True,
 ) -> Observations:
     """The cheap observations first; the expensive ones (Prometheus, golden set) only when nothing refuses the
     migration and no precondition blocks it, so a Blocked migration never sends a query or a credential.
@@ -245,7 +276,11 @@ def observe(
         cheap,
         analysis=ports.analysis.analyze(namespace, spec, status, now) if want.analysis else None,
         baseline=ports.analysis.baseline(namespace, spec, now) if want.baseline and not blocked else None,
-        evaluation=ports.evaluation.evaluate(namespace, name, spec, now) if want.evaluation and not blocked else None,
+        evaluation=(
+            ports.evaluation.evaluate(namespace, name, spec, now)
+            if want.evaluation and not blocked and begin_evaluation()
+            else None
+        ),
     )
 
 

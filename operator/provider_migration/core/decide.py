@@ -74,7 +74,12 @@ def needs(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: dat
     wants_baseline = (
         spec.analysis is not None and status.baseline is None and phase in (Phase.INITIALIZING, Phase.BLOCKED)
     )
-    wants_evaluation = spec.evaluation is not None and status.evaluation is None and phase == Phase.EVALUATING
+    wants_evaluation = (
+        spec.evaluation is not None
+        and status.evaluation is None
+        and status.evaluation_run is None  # started before: never again by itself (costs paid requests)
+        and phase == Phase.EVALUATING
+    )
     return Needs(
         analysis=_analysis_due(spec, status, now) or _step_ends(spec, status, now),
         baseline=wants_baseline,
@@ -280,6 +285,9 @@ class _Machine:
         if st.phase in TERMINAL_PHASES:
             self.terminal()
             return
+        run = st.evaluation_run
+        if run is not None and st.evaluation is None and run.generation != self.obs.generation:
+            st.evaluation_run = None  # the spec changed since that run started: the new spec may be evaluated
         if st.current_step >= len(self.steps):  # the spec lost steps mid-rollout
             st.current_step = len(self.steps) - 1
         if st.phase == Phase.STABILIZING and self.cleanup_recorded():
@@ -343,7 +351,7 @@ class _Machine:
         st.current_step, st.current_weight, st.mirror_percent = -1, 0, 0
         st.failures = st.inconclusives = 0
         st.rollback_reason = st.completed_at = st.step_started_at = None
-        st.last_analysis = st.evaluation = st.baseline = st.forecast = None
+        st.last_analysis = st.evaluation = st.baseline = st.forecast = st.evaluation_run = None
         st.credentials.source_decommissioned = st.credentials.source_removed_from_route = False
         self.transition(Phase.INITIALIZING, ProgressReason.RETRYING, message)
         self.requeue(0.5)
@@ -718,6 +726,13 @@ def precondition_blocker(
         return BlockedReason.SECRET_NOT_FOUND, "missing: " + ", ".join(obs.secrets.missing)
     if obs.secrets.target_key_conflict is not None:
         return BlockedReason.GATEWAY_KEY_CONFLICT, obs.secrets.target_key_conflict
+    run = st.evaluation_run
+    if run is not None and st.evaluation is None and obs.evaluation is None and run.generation == obs.generation:
+        return (
+            BlockedReason.EVALUATION_INTERRUPTED,
+            f"the golden-set run started at {run.started_at:%Y-%m-%d %H:%M:%S}Z recorded no outcome; "
+            "`pmo retry` runs it again",
+        )
     if st.evaluation is not None and st.evaluation.verdict != "Pass":
         return (
             BlockedReason.EVALUATION_FAILED,

@@ -144,7 +144,14 @@ def run_gate(
     )  # fmt: skip
     del source_key, target_key
     if outcome.run is not None:
-        _store_results(api, owner_api or api, namespace, name, outcome.results_data())
+        try:
+            _store_results(api, owner_api or api, namespace, name, outcome.results_data())
+        except ApiException as e:
+            # Blocks (verdict Error) rather than raising: a raise would run the paid golden set again.
+            where = f"ConfigMap {namespace}/{results_config_map_name(name)}"
+            return EvaluationStatus(
+                verdict="Error", completed_at=now, message=f"cannot store the results in {where}: HTTP {e.status}"
+            )
     else:
         outcome.status.results_config_map = None
     return outcome.status
