@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from rollout_world import T0, spec_from
 
+from provider_migration.api.reasons import EventReason
 from provider_migration.api.status import HandledCommands, Phase, ProviderMigrationStatus
 from provider_migration.cli.migrations import refusal
 from provider_migration.core.commands import Command
@@ -55,7 +56,11 @@ def acts(command: Command, phase: Phase) -> bool:
     quiet, sent = tick(phase, {}), tick(phase, {command: "request-1"})
 
     def outcome(d: Decision) -> tuple[object, ...]:
-        return (d.status.model_copy(update={"handled_commands": HandledCommands()}), d.effects, d.events)
+        # A command the phase does not act on is recorded as ignored (history, an Event), nothing else.
+        history = [h for h in d.status.history if h.reason != EventReason.COMMAND_IGNORED]
+        events = [e for e in d.events if e.reason != EventReason.COMMAND_IGNORED]
+        status = d.status.model_copy(update={"handled_commands": HandledCommands(), "history": history})
+        return (status, d.effects, events)
 
     return outcome(quiet) != outcome(sent)
 

@@ -89,6 +89,7 @@ class EventReason(StrEnum):
     CREDENTIALS_KEPT = "CredentialsKept"
     CREDENTIALS_WITHDRAWN = "CredentialsWithdrawn"
     WEIGHTS_RESTORED = "WeightsRestored"
+    COMMAND_IGNORED = "CommandIgnored"  # a command the phase does not act on: handled as ignored, never later
     ACTION_FAILED = "ActionFailed"  # a routing or credential change kept failing (status.actionFailure)
 
 

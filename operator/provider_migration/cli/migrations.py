@@ -322,6 +322,11 @@ def cmd_command(args: argparse.Namespace) -> int:
     if args.wait:
         mig = _wait_for(migs, args.name, lambda m: m.handled(command) == rid, args.timeout, args.interval)
         handled = True
+        ignored = [h.message for h in mig.status.history if h.reason == "CommandIgnored" and h.message]
+        why = next((m for m in ignored if f"(request {rid})" in m), None)
+        if why is not None:  # the operator handled it as ignored: the phase does not act on it
+            sys.stderr.write(inert(f"{mig.namespace}/{mig.name}: {why}") + "\n")
+            return Exit.REFUSED
     if args.output == "json":
         _emit_json(
             {

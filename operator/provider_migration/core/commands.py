@@ -1,8 +1,8 @@
 """Which command acts in which phase: the one table decide() follows and the CLI refuses by.
 
 promote, approve, abort and retry are annotations (a request id each, handled once); pause and resume set
-`spec.paused`. A command sent in a phase not listed here is not acted on: decide() leaves an annotation
-unhandled (or acknowledges it where it can never act, e.g. abort while already rolling back).
+`spec.paused`. A command sent in a phase not listed here is not acted on: decide() handles it at once as
+ignored (history, a Warning Event), so it never fires in a later phase.
 """
 
 from __future__ import annotations

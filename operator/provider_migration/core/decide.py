@@ -43,7 +43,7 @@ from .actions import (
     SetWeights,
     WithdrawTargetCredentials,
 )
-from .commands import Command, acts_in
+from .commands import ACTS_IN, Command, acts_in
 from .conditions import conditions_for
 from .forecast import forecast
 from .observations import Needs, Observations
@@ -237,6 +237,39 @@ class _Machine:
         marks it handled. In any other phase the annotation waits."""
         return self.acknowledge(name) if acts_in(name, self.st.phase) else None
 
+    def ignore_commands(self) -> None:
+        """A new command the current phase does not act on is handled now, as ignored, with why (history and a
+        Warning Event): it never fires later (an approve sent at 10 % never passes a gate reached afterwards, a
+        retry sent while Progressing never restarts a migration aborted since)."""
+        for name in (Command.ABORT, Command.RETRY, Command.PROMOTE, Command.APPROVE):
+            value = self.obs.commands.get(name)
+            if not value or getattr(self.st.handled_commands, name) == value:
+                continue
+            why = self.refusal(name)
+            if why is None:
+                continue
+            setattr(self.st.handled_commands, name, value)
+            actor, self.actor = self.actor, self.obs.authors.get(name)
+            message = f"{name} (request {value}) ignored: {why}"
+            self.record(EventReason.COMMAND_IGNORED, message)
+            self.event(EventReason.COMMAND_IGNORED, message, warning=True)
+            self.actor = actor
+
+    def refusal(self, name: Command) -> str | None:
+        """Why the current phase does not act on the command, or None when it does."""
+        st = self.st
+        phase = st.phase
+        if name == Command.ABORT and phase == Phase.ROLLING_BACK:
+            return None  # already on its way back: acknowledged quietly
+        if not acts_in(name, phase):
+            where = ", ".join(sorted(p.value for p in ACTS_IN[name]))
+            return f"the migration is {phase.value}; {name} acts only in {where}"
+        if name == Command.PROMOTE and phase == Phase.PAUSED and st.pause_reason == PauseReason.BY_SPEC:
+            return "paused by spec.paused; `pmo resume` continues"
+        if name == Command.RETRY and self.obs.route_in_use_by:
+            return f"the route is driven by {self.obs.route_in_use_by} now; retry once it has finished"
+        return None
+
     def acknowledge(self, name: Command) -> str | None:
         """Mark a new command handled, whatever the phase (the request id, or None when there is none)."""
         value = self.obs.commands.get(name)
@@ -282,6 +315,7 @@ class _Machine:
 
     def run(self) -> None:
         st = self.st
+        self.ignore_commands()
         if st.phase in TERMINAL_PHASES:
             self.terminal()
             return
