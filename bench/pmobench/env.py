@@ -14,6 +14,7 @@ from kubernetes import client
 
 from pmo_devenv import ControlPlane, Prometheus
 from pmo_devenv.net import free_port
+from pmo_devenv.tenancy import delegate_to_migrations
 from provider_migration.api import constants as c
 
 from .exporter import LiteLLMExporter
@@ -87,6 +88,7 @@ class BenchEnvironment:
     def create_namespace(self, name: str) -> None:
         body: Any = {"metadata": {"name": name}}
         client.CoreV1Api(self.api()).create_namespace(body)
+        delegate_to_migrations(self.api(), name)  # what migrations there may touch (docs/helm.md, Authority)
 
     def __enter__(self) -> Self:
         try:

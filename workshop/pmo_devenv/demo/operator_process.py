@@ -5,17 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pmo_devenv.kubeconfig import api_client
 from pmo_devenv.processes import ManagedProcess
-from pmo_devenv.tenancy import LOOPBACK_CREDENTIAL_URLS, delegate_to_migrations
+from pmo_devenv.tenancy import LOOPBACK_CREDENTIAL_URLS
 
 
 def operator_process(kubeconfig: Path, namespace: str, log_path: Path) -> ManagedProcess:
-    api = api_client(kubeconfig)
-    try:
-        delegate_to_migrations(api, namespace)  # the namespace lets migrations act as its pmo-migrator
-    finally:
-        api.close()
     argv = [
         sys.executable, "-m", "provider_migration.cli.main", "run",
         "--kubeconfig", str(kubeconfig), "--namespace", namespace,

@@ -19,6 +19,7 @@ from kubernetes import client
 from pmo_devenv.prometheus import Prometheus
 from pmo_devenv.simulators.gateway import GatewaySimulator
 from pmo_devenv.simulators.providers import ProviderSimulator
+from pmo_devenv.tenancy import delegate_to_migrations
 from provider_migration.api import constants as c
 from provider_migration.api.crd import crds
 
@@ -171,6 +172,7 @@ class DemoWorld:
         ns = self.namespace
         labels = {"app.kubernetes.io/part-of": "pmo-demo"}
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns, labels=labels)))
+        delegate_to_migrations(self.api, ns)  # what the demo's migration may touch, as a tenant would grant it
         core.create_namespaced_secret(ns, _secret("openai-api-key", {"api-key": self._keys["source"]}))
         core.create_namespaced_secret(ns, _secret("anthropic-api-key", {"api-key": self._keys["target"]}))
         core.create_namespaced_secret(ns, _secret(GATEWAY_SECRET, {"OPENAI_API_KEY": self._keys["source"]}))
