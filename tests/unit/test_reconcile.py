@@ -222,3 +222,43 @@ def test_a_spec_edit_may_run_the_golden_set_again() -> None:
     for _ in range(5):
         world.tick(5)
     assert port.calls == 2 and world.status.evaluation is not None
+
+
+class CountingAnalysis:
+    def __init__(self, world: World) -> None:
+        self.world, self.calls, self.baselines = world, 0, 0
+
+    def baseline(self, *args: Any) -> Any:
+        self.baselines += 1
+        return self.world.baseline(*args)
+
+    def analyze(self, *args: Any) -> Any:
+        self.calls += 1
+        assert self.world.status.baseline is not None, "judged only against a captured baseline"
+        return self.world.analyze(*args)
+
+
+ANALYSIS = {"prometheus": {"url": "http://prometheus:9090"}, "interval": "30s"}
+
+
+def test_an_abort_is_decided_before_a_due_analysis_is_queried() -> None:
+    world = at_pause(World(spec_from(analysis=ANALYSIS)))
+    port = CountingAnalysis(world)
+    world.ports.analysis = port
+    world.commands["abort"] = "stop"
+    world.tick(120)  # an analysis is due
+    assert port.calls == 0 and world.status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
+
+
+def test_an_analysis_added_mid_rollout_captures_its_baseline_before_judging() -> None:
+    world = at_pause(World(spec_from(strategy={"steps": [{"weight": 10, "pause": "5m"}, {"weight": 100}]})))
+    assert world.status.baseline is None
+    port = CountingAnalysis(world)
+    world.ports.analysis = port
+    world.spec = spec_from(strategy={"steps": [{"weight": 10, "pause": "5m"}, {"weight": 100}]}, analysis=ANALYSIS)
+    world.generation += 1
+    for _ in range(20):
+        world.tick(15)
+    assert world.status.baseline is not None and port.baselines == 1
+    assert port.calls > 0 and world.status.last_analysis is not None
+    assert world.status.phase in (Phase.PROGRESSING, Phase.STABILIZING), world.status.message

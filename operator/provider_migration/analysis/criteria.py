@@ -1,6 +1,7 @@
 """Rollback criteria as pure functions over measured values: each yields Pass, Fail or Inconclusive.
 
-Inconclusive whenever the evidence is missing: the query failed or returned nothing/NaN, the baseline value
+Inconclusive whenever the evidence is missing or cannot be true (an error rate outside 0..1, a latency that
+is not positive, a negative cost or request count, -Inf): the query failed or returned nothing/NaN, the baseline value
 to compare against is unknown, or fewer requests than `minSamples` were seen. Low traffic is never a pass
 (nor a fail). A value exactly at its threshold passes; only going beyond it fails.
 """
@@ -43,6 +44,8 @@ def exceeds(value: float, limit: float) -> bool:
 def error_rate(reading: Reading, traffic: Traffic, above: float) -> CriterionResult:
     if (blocked := _missing(ERROR_RATE, reading, traffic, above)) is not None:
         return blocked
+    if not 0 <= _value(reading) <= 1:  # also -Inf/+Inf: a broken query, never evidence either way
+        return _impossible(ERROR_RATE, reading, traffic, above, "an error rate outside 0..1")
     value = _value(reading)
     failed = exceeds(value, above)
     relation = "above" if failed else "within"
@@ -52,6 +55,8 @@ def error_rate(reading: Reading, traffic: Traffic, above: float) -> CriterionRes
 def latency_p95(reading: Reading, traffic: Traffic, baseline_p95: float | None, ratio: float) -> CriterionResult:
     if (blocked := _missing(LATENCY_P95, reading, traffic, ratio)) is not None:
         return blocked
+    if not _value(reading) > 0:  # +Inf stays: histogram_quantile's answer beyond the last bucket (a Fail)
+        return _impossible(LATENCY_P95, reading, traffic, ratio, "a latency that is not positive")
     if baseline_p95 is None or baseline_p95 <= 0 or not math.isfinite(baseline_p95):
         return _inconclusive(LATENCY_P95, reading, traffic, ratio, "no usable baseline p95 of the source")
     value = _value(reading) / baseline_p95
@@ -66,6 +71,8 @@ def cost(
     """`reading` is the target's actual spend per request; value is the fraction over the forecast."""
     if (blocked := _missing(COST, reading, traffic, over_forecast)) is not None:
         return blocked
+    if not 0 <= _value(reading) < math.inf:
+        return _impossible(COST, reading, traffic, over_forecast, "a negative or infinite cost per request")
     if forecast_per_request is None or forecast_per_request < 0 or not math.isfinite(forecast_per_request):
         return _inconclusive(COST, reading, traffic, over_forecast, "no cost forecast for the target")
     actual = _value(reading)
@@ -82,6 +89,8 @@ def quality(reading: Reading, traffic: Traffic, baseline_quality: float | None, 
     """Value is the relative drop from the source's quality (negative when the target does better)."""
     if (blocked := _missing(QUALITY, reading, traffic, degradation)) is not None:
         return blocked
+    if not math.isfinite(_value(reading)):
+        return _impossible(QUALITY, reading, traffic, degradation, "an infinite quality score")
     if baseline_quality is None or baseline_quality <= 0 or not math.isfinite(baseline_quality):
         return _inconclusive(QUALITY, reading, traffic, degradation, "no positive baseline quality of the source")
     score = _value(reading)
@@ -125,10 +134,18 @@ def _missing(name: str, reading: Reading, traffic: Traffic, threshold: float) ->
         return _inconclusive(name, reading, traffic, threshold, "no data: the query returned nothing or NaN")
     if traffic.samples is None:
         return _inconclusive(name, reading, traffic, threshold, traffic.error or "request count unknown")
+    if not 0 <= traffic.samples < math.inf:  # NaN too
+        message = f"impossible request count {traffic.samples:g}: the requests query is broken"
+        return _inconclusive(name, reading, traffic, threshold, message)
     if traffic.samples < traffic.min_samples:
         message = f"{traffic.samples:.0f} requests in the window, fewer than minSamples {traffic.min_samples}"
         return _inconclusive(name, reading, traffic, threshold, message)
     return None
+
+
+def _impossible(name: str, reading: Reading, traffic: Traffic, threshold: float, what: str) -> CriterionResult:
+    """A value that cannot be true (a broken query or exporter): inconclusive, never a pass nor a fail."""
+    return _inconclusive(name, reading, traffic, threshold, f"impossible value {_value(reading):g}: {what}")
 
 
 def _value(reading: Reading) -> float:
@@ -172,7 +189,7 @@ def _finite(value: float | None) -> float | None:
 
 
 def _samples(traffic: Traffic) -> float | None:
-    return None if traffic.samples is None else round(traffic.samples, 2)
+    return None if traffic.samples is None or not math.isfinite(traffic.samples) else round(traffic.samples, 2)
 
 
 def _overage(actual: float, expected: float) -> float:

@@ -259,7 +259,10 @@ class PrometheusSource(ApiModel):
     auth_secret: SecretKeyRef | None = Field(
         default=None, description="Secret key holding a bearer token sent as Authorization header."
     )
-    timeout: Duration = Field(default="10s", description="Timeout of each query.")
+    # At most 30 s: a tick waits for its queries (and the tick decides the commands).
+    timeout: Annotated[str, Field(pattern=r"^0*([1-9]|[12][0-9]|30)s$", max_length=8)] = Field(
+        default="10s", description="Timeout of each query, 1s to 30s."
+    )
 
 
 class ErrorRateCriterion(ApiModel):

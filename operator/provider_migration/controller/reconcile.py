@@ -272,6 +272,9 @@ def observe(
         raise
     want = needs(spec, status, now)
     blocked = precondition_blocker(spec, status, cheap) is not None
+    if any(getattr(status.handled_commands, cmd) != value for cmd, value in cheap.commands.items()):
+        # A new command is decided first: an abort never waits for a slow Prometheus (the analysis runs next tick).
+        want = replace(want, analysis=False)
     return replace(
         cheap,
         analysis=ports.analysis.analyze(namespace, spec, status, now) if want.analysis else None,

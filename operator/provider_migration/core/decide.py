@@ -71,8 +71,11 @@ def analysis_interval(spec: ProviderMigrationSpec) -> float | None:
 def needs(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime) -> Needs:
     """The expensive observations the next decision wants; the controller gathers only these."""
     phase = status.phase
+    # Also mid-rollout: an analysis added after Initializing captures its baseline before it judges anything.
     wants_baseline = (
-        spec.analysis is not None and status.baseline is None and phase in (Phase.INITIALIZING, Phase.BLOCKED)
+        spec.analysis is not None
+        and status.baseline is None
+        and phase in (Phase.INITIALIZING, Phase.BLOCKED, *ANALYSED_PHASES)
     )
     wants_evaluation = (
         spec.evaluation is not None
@@ -81,7 +84,7 @@ def needs(spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: dat
         and phase == Phase.EVALUATING
     )
     return Needs(
-        analysis=_analysis_due(spec, status, now) or _step_ends(spec, status, now),
+        analysis=status.baseline is not None and (_analysis_due(spec, status, now) or _step_ends(spec, status, now)),
         baseline=wants_baseline,
         evaluation=wants_evaluation,
     )
@@ -342,6 +345,8 @@ class _Machine:
         if self.command(Command.RETRY) is not None:  # Blocked: check the preconditions again
             self.restart("Retry requested: checking preconditions again")
         self.track_checksums()
+        if self.spec.analysis is not None and st.baseline is None and st.phase in ANALYSED_PHASES:
+            self.capture_baseline()
         if self.obs.analysis is not None and st.phase in ANALYSED_PHASES and self.take_analysis(self.obs.analysis):
             return
         blocker = self.blocker()
@@ -512,6 +517,17 @@ class _Machine:
         if self.obs.route.found and self.obs.route.error is None:
             self.set_traffic(traffic)
             self.event(EventReason.WEIGHTS_RESTORED, f"Routing drifted; restored target weight {traffic.target}%")
+
+    def capture_baseline(self) -> None:
+        """An analysis added mid-rollout: the source's baseline first (nothing is judged without it)."""
+        st, spec = self.st, self.spec
+        if self.obs.baseline is not None and self.obs.baseline.baseline is not None:
+            st.baseline = self.obs.baseline.baseline
+            st.forecast = forecast(spec, st.baseline)
+            self.record(EventReason.BASELINE_CAPTURED, "Source baseline captured (analysis added mid-rollout)")
+            self.event(EventReason.BASELINE_CAPTURED, "Source baseline captured (analysis added mid-rollout)")
+        else:
+            self.requeue(ACTIVE_WAIT)
 
     def initializing(self) -> None:
         st, spec = self.st, self.spec
