@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from provider_migration.api.spec import ProviderMigrationSpec
 from provider_migration.api.status import TERMINAL_PHASES, Phase
+from provider_migration.safetext import safe_error
 
 from .ports import Ports
 
@@ -34,6 +35,10 @@ def restore_source(ports: Ports, namespace: str, spec: dict[str, Any], status: d
         restored = True
         log.info("%s: migration deleted mid-rollout; restored 100%% to %s", namespace, parsed.source.backend)
     if restored or not state.target_weight:
-        # The target key this migration projected goes too (never one that was there before it).
-        ports.credentials(namespace, parsed).withdraw_target()
+        # The target key this migration projected goes too (never one that was there before it). Best effort:
+        # a refusal (the namespace revoked the grant) must not keep the migration from being deleted.
+        try:
+            ports.credentials(namespace, parsed).withdraw_target()
+        except Exception as e:
+            log.warning("%s: could not withdraw the projected target key (%s)", namespace, safe_error(e))
     return restored
