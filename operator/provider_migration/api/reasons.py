@@ -18,6 +18,7 @@ class ProgressReason(StrEnum):
     EVALUATING = "Evaluating"
     UNBLOCKED = "Unblocked"
     STEP_ADVANCED = "StepAdvanced"
+    STEPS_CHANGED = "StepsChanged"  # spec.strategy.steps edited mid-rollout: the current step re-derived
     AWAITING_APPROVAL = "AwaitingApproval"
     RESUMED = "Resumed"  # spec.paused went back to false
     PROMOTED = "Promoted"  # `pmo promote` ended a pause

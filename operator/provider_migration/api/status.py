@@ -281,6 +281,9 @@ class ProviderMigrationStatus(StatusModel):
         "1..len(spec.strategy.steps), 0 before the first step. Always currentStep + 1.",
     )
     current_step: int = Field(default=-1, description=STEP_INDEX)
+    steps_checksum: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="Checksum of the steps currentStep counts in: an edit of them is a decision."
+    )
     current_weight: int = Field(default=0, description="Target share confirmed in the routing object, percent.")
     mirror_percent: int = Field(default=0, description="Share of source traffic mirrored to the target, percent.")
     step_started_at: datetime | None = Field(default=None, description="When the current step began.")

@@ -10,6 +10,8 @@ Rules that make restarts safe (docs/architecture.md, "Crash safety"):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +25,7 @@ from provider_migration.api.reasons import (
     RollbackReason,
     StatusReason,
 )
-from provider_migration.api.spec import ProviderMigrationSpec
+from provider_migration.api.spec import ProviderMigrationSpec, Step
 from provider_migration.api.status import (
     HISTORY_LIMIT,
     TERMINAL_PHASES,
@@ -358,6 +360,8 @@ class _Machine:
             return
         if st.phase == Phase.BLOCKED:
             self.unblock()
+        if self.steps_changed():
+            return
         handler = {
             Phase.INITIALIZING: self.initializing,
             Phase.EVALUATING: self.evaluating,
@@ -528,6 +532,31 @@ class _Machine:
             self.event(EventReason.BASELINE_CAPTURED, "Source baseline captured (analysis added mid-rollout)")
         else:
             self.requeue(ACTIVE_WAIT)
+
+    def steps_changed(self) -> bool:
+        """spec.strategy.steps edited: record it; mid-rollout, re-derive the current step (the last one whose
+        split is the one the route carries, never further on), start its pause now and say so. True: done."""
+        st = self.st
+        checksum = steps_checksum(self.steps)
+        before, st.steps_checksum = st.steps_checksum, checksum
+        moving = st.phase in (Phase.PROGRESSING, Phase.PAUSED, Phase.AWAITING_APPROVAL) and st.current_step >= 0
+        if before is None or before == checksum or not moving:
+            return False  # first seen (an older object), unchanged, or not counting in steps
+        carried = Traffic(target=st.current_weight, mirror=st.mirror_percent)
+        same = [k for k in range(len(self.steps)) if traffic_at(self.steps, k) == carried]
+        lower = [k for k in range(len(self.steps)) if traffic_at(self.steps, k).target <= carried.target]
+        k = same[-1] if same else lower[-1] if lower else 0
+        st.current_step, st.step_started_at = k, self.now
+        step = self.steps[k]
+        self.set_traffic(traffic_at(self.steps, k))
+        message = f"Steps changed: now step {k + 1}/{len(self.steps)} ({describe(step)}), started now"
+        if st.phase != Phase.PAUSED:
+            st.phase = Phase.AWAITING_APPROVAL if step.approval is not None else Phase.PROGRESSING
+        st.reason, st.message = ProgressReason.STEPS_CHANGED, message
+        self.record(ProgressReason.STEPS_CHANGED, message)
+        self.event(ProgressReason.STEPS_CHANGED, message)
+        self.requeue(0.5)
+        return True
 
     def initializing(self) -> None:
         st, spec = self.st, self.spec
@@ -740,6 +769,11 @@ class _Machine:
         self.record(ProgressReason.STEP_ADVANCED, msg)
         self.event(ProgressReason.STEP_ADVANCED, msg)
         self.requeue(max(float(pause_seconds(step)), 0.5))
+
+
+def steps_checksum(steps: list[Step]) -> str:
+    """Which steps status.currentStep counts in (a digest, so an edit is seen whatever else changed)."""
+    return hashlib.sha256(json.dumps([s.to_wire() for s in steps], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def precondition_blocker(
