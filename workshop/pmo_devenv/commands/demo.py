@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -44,11 +46,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="a running `pmo dev up` environment here is reused (default: .dev)",
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="give up after this many seconds (default 180)")
+    parser.add_argument(
+        "--gateway",
+        choices=["simulator", "litellm"],
+        default="simulator",
+        help="the gateway simulator (default) or the real LiteLLM proxy (experimental; use --interval 10s)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = DemoSettings(interval=args.interval, timeout_s=args.timeout)
+    settings = DemoSettings(interval=args.interval, timeout_s=args.timeout, gateway=args.gateway)
+    if args.gateway == "litellm":
+        from pmo_devenv.litellm_proxy import litellm_version
+
+        try:
+            version = litellm_version()
+        except (BinariesMissing, OSError, subprocess.SubprocessError) as e:
+            print(f"pmo demo: {e}", file=sys.stderr)
+            return 1
+        print(f"pmo demo: LiteLLM proxy {version}", file=sys.stderr)
+        settings = replace(settings, baseline_window=args.interval, rps=min(settings.rps, 20.0))
     problem = settings_problem(settings)
     if problem:
         print(f"pmo demo: the API would refuse this migration: {problem}", file=sys.stderr)

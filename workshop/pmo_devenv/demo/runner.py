@@ -96,7 +96,7 @@ class _Run:
             view,
         )
         ns = progress.namespace
-        self.world = DemoWorld(api, str(env.kubeconfig), ns, progress.settings, prometheus)
+        self.world = DemoWorld(api, str(env.kubeconfig), ns, progress.settings, prometheus, env.workdir / ns)
         self.operator = operator_process(env.kubeconfig, ns, env.workdir / f"{ns}-operator.log")
         self.route = RouteWatcher(api, ns, ROUTE, MODEL_NAME, TARGET_BACKEND)
         self.probe: BreachProbe | None = None
@@ -107,7 +107,9 @@ class _Run:
     def run(self) -> None:
         progress = self.progress
         try:
-            progress.note = "starting the provider and gateway simulators and the operator"
+            progress.note = (
+                f"starting the provider simulators, the {progress.settings.gateway} gateway and the operator"
+            )
             self.view.update(progress)
             self.world.start()
             self.operator.start()
@@ -183,7 +185,8 @@ def _wait_for_baseline_data(prometheus: Prometheus, progress: Progress, view: Vi
             samples = scalar(prometheus.query(query)) or 0
             progress.note = f"collecting a baseline: {samples:.0f}/{window} s of source traffic in Prometheus"
             view.update(progress)
-            if samples >= window - 1:  # 1 s scrapes: a full window holds window-1 to window samples
+            every = 2 if progress.settings.gateway == "litellm" else 1  # LiteLLM is scraped every 2 s
+            if samples >= window / every - 1:  # a full window holds window/every-1 to window/every samples
                 return
         if time.monotonic() > deadline:
             raise TimeoutError(f"Prometheus did not collect {window} s of the gateway's metrics in time")
