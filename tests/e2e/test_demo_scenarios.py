@@ -33,7 +33,9 @@ class Quiet:
             self.phases.append(phase)
 
 
-def run(control_plane, prometheus, tmp_path: Path, scenario: str) -> tuple[DemoResult, Quiet]:  # type: ignore[no-untyped-def]
+def run(
+    control_plane, prometheus, tmp_path: Path, scenario: str, settings: DemoSettings = SETTINGS
+) -> tuple[DemoResult, Quiet]:  # type: ignore[no-untyped-def]
     env = attached(control_plane.kubeconfig, prometheus, tmp_path, "e2e session control plane")
     view = Quiet()
     result = run_scenario(env, scenario, SETTINGS, view)
@@ -74,6 +76,9 @@ def test_fault_at_50_rolls_back_on_its_criterion(control_plane, prometheus, tmp_
     assert result.breach_visible_at is not None and result.route_restored_at is not None
     assert result.fault_at is not None and result.fault_at <= result.breach_visible_at
     assert isinstance(result.detect_to_rollback_seconds, float)
+    # The providers' view: the target's last request came after the breach was visible, and before the end.
+    assert result.target_last_request_at is not None and isinstance(result.detect_to_source_only_seconds, float)
+    assert result.target_last_request_at <= result.duration_seconds
     if scenario == "error-spike":
         assert served(result, "target", "status_529") > 0, "the fault reached the target provider"
     assert result.ok, result.problems()

@@ -22,6 +22,7 @@ class DemoResult:
     fault_at: float | None = None
     breach_visible_at: float | None = None
     route_restored_at: float | None = None
+    target_last_request_at: float | None = None  # the target provider's last request (polled every tick)
     decisions: list[dict[str, Any]] = field(default_factory=list)  # status.history
     requests: dict[str, dict[str, int]] = field(default_factory=dict)  # per provider: total, status_<code>
     setup_seconds: float = 0.0
@@ -35,6 +36,14 @@ class DemoResult:
         if self.breach_visible_at is None or self.route_restored_at is None:
             return None
         return round(self.route_restored_at - self.breach_visible_at, 3)
+
+    @property
+    def detect_to_source_only_seconds(self) -> float | None:
+        """Breach visible -> the last request the target provider received: from then on the source serves all
+        traffic, as the providers count it (a gateway restart included)."""
+        if self.breach_visible_at is None or self.route_restored_at is None or self.target_last_request_at is None:
+            return None
+        return round(max(self.target_last_request_at - self.breach_visible_at, 0.0), 3)
 
     @property
     def rollback_reason(self) -> str | None:
@@ -69,6 +78,7 @@ class DemoResult:
             "weights": self.weights,
             "rollback_reason": self.rollback_reason,
             "detect_to_rollback_seconds": self.detect_to_rollback_seconds,
+            "detect_to_source_only_seconds": self.detect_to_source_only_seconds,
             "decisions": self.decisions,
             "reason": self.reason,
             "rollback_message": self.rollback_message,

@@ -49,6 +49,7 @@ class Progress:
     fault_at: float | None = None
     breach_at: float | None = None
     restored_at: float | None = None
+    target_last_request_at: float | None = None  # when the target simulator last saw its request count grow
     ended_at: float | None = None
 
     @property
@@ -103,6 +104,7 @@ class _Run:
         self.injected = False
         self.deadline = progress.started + progress.settings.timeout_s
         self.paused_since: float | None = None
+        self.target_answered = 0
 
     def run(self) -> None:
         progress = self.progress
@@ -142,6 +144,9 @@ class _Run:
             progress.breach_at = self.probe.visible_at
         if progress.fault_at is not None and progress.restored_at is None:
             progress.restored_at = self.route.first_time_at(0, after=progress.fault_at)
+        answered = self.world.target.stats().get("total", 0)
+        if answered != self.target_answered:  # counted at the provider: what the gateway really sends
+            self.target_answered, progress.target_last_request_at = answered, now
         self.view.update(progress)
         mig = progress.migration
         if mig is not None and mig.phase in TERMINAL:
@@ -235,5 +240,8 @@ def _fill(result: DemoResult, progress: Progress, route: RouteWatcher, log_tail:
         result.breach_visible_at = progress.breach_at - created
     if progress.restored_at is not None:
         result.route_restored_at = progress.restored_at - created
+    if progress.target_last_request_at is not None and progress.breach_at is not None:
+        # Only meaningful once the route is restored: the target's last request, the source serving all after it.
+        result.target_last_request_at = progress.target_last_request_at - created
     result.duration_seconds = (progress.ended_at or time.monotonic()) - created
     result.operator_log_tail = log_tail
