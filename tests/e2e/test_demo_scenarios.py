@@ -33,9 +33,7 @@ class Quiet:
             self.phases.append(phase)
 
 
-def run(
-    control_plane, prometheus, tmp_path: Path, scenario: str, settings: DemoSettings = SETTINGS
-) -> tuple[DemoResult, Quiet]:  # type: ignore[no-untyped-def]
+def run(control_plane, prometheus, tmp_path: Path, scenario: str) -> tuple[DemoResult, Quiet]:  # type: ignore[no-untyped-def]
     env = attached(control_plane.kubeconfig, prometheus, tmp_path, "e2e session control plane")
     view = Quiet()
     result = run_scenario(env, scenario, SETTINGS, view)
