@@ -34,6 +34,7 @@ class Store:
 class Ports:
     def __init__(self, store: Store) -> None:
         self.migrations = store
+        self.unwritten: dict[Any, Any] = {}
 
 
 def _body(status: dict[str, Any]) -> dict[str, Any]:

@@ -54,3 +54,6 @@ class Ports:
     # Asked first each tick: (status reason, message) when the migration may not act (controller/authority.py).
     authority: Callable[[str, str, ProviderMigrationSpec], tuple[BlockedReason, str] | None] | None = None
     templates: TemplateStore = field(default_factory=NoTemplates)
+    # (namespace, name) -> (the stored analysis' time, a newer analysis with the same verdicts not written yet):
+    # such an analysis is written at most every few minutes (reconcile.RECORD_ANALYSIS_EVERY), kept here meanwhile.
+    unwritten: dict[tuple[str, str], tuple[datetime, AnalysisStatus]] = field(default_factory=dict)

@@ -20,7 +20,13 @@ from pydantic import ValidationError
 from provider_migration.api import constants as c
 from provider_migration.api.reasons import BlockedReason, EventReason
 from provider_migration.api.spec import ProviderMigrationSpec
-from provider_migration.api.status import ActionFailure, Condition, EvaluationRun, ProviderMigrationStatus
+from provider_migration.api.status import (
+    ActionFailure,
+    AnalysisStatus,
+    Condition,
+    EvaluationRun,
+    ProviderMigrationStatus,
+)
 from provider_migration.connection_errors import known_cause
 from provider_migration.core.actions import (
     DecommissionSourceCredentials,
@@ -47,6 +53,9 @@ log = logging.getLogger(__name__)
 FAILURES_SHOWN = 3  # failed tries in a row before a condition, a Warning Event and the message tell of them
 FIRST_RETRY, LAST_RETRY = 5.0, 300.0  # seconds: backoff after failed changes
 ACTION_CONDITION = "ActionFailing"
+# Seconds a fresh analysis whose verdicts did not change may go unwritten (kept in Ports.unwritten): the stored
+# one is never older than this, so a restart measures again at once instead of waiting (docs/architecture.md).
+RECORD_ANALYSIS_EVERY = 300.0
 
 # Given (namespace, spec, own name): the other active migration driving the same route and model, if any.
 RouteClaims = Callable[[str, ProviderMigrationSpec, str], str | None]
@@ -100,9 +109,10 @@ def reconcile(
     now = now or datetime.now(UTC)
     body = ports.migrations.get(namespace, name)
     if body is None:
+        ports.unwritten.pop((namespace, name), None)
         return None
     generation = int(body["metadata"].get("generation", 1))
-    before = status = parse_status(body.get("status"))
+    before = status = _with_unwritten(ports, namespace, name, parse_status(body.get("status")))
     raw_spec = body.get("spec") or {}
     if raw_spec.get("templateRef"):
         resolved, status = effective_spec(ports.templates, namespace, raw_spec, status, now)
@@ -294,19 +304,62 @@ def _finish(
     decision.status = enqueue(decision.status, decision.events, now)
     result = TickResult(body=body, decision=decision, requeue_after=decision.requeue_after)
     stored = body.get("status") or {}
-    # An object written before status.step existed gets it on its first tick (STEP would read <none>).
-    if decision.status == before and stored and stored.get("step") == decision.status.to_wire()["step"]:
-        result.events = decision.events
-        return result  # nothing changed: no write (an idle migration costs one GET per tick)
     meta = body["metadata"]
+    key = (meta["namespace"], meta["name"])
+    # An object written before status.step existed gets it on its first tick (STEP would read <none>).
+    if stored and stored.get("step") == decision.status.to_wire()["step"]:
+        if decision.status == before:
+            result.events = decision.events
+            return result  # nothing changed: no write (an idle migration costs one GET per tick)
+        kept = parse_status(stored).last_analysis
+        if kept is not None and _only_fresher_analysis(before, decision.status, kept.time):
+            assert decision.status.last_analysis is not None
+            ports.unwritten[key] = (kept.time, decision.status.last_analysis)
+            result.events = decision.events
+            return result  # the same verdicts, measured again: not worth a write every interval
     if ports.migrations.write_status(
         meta["namespace"], meta["name"], meta["resourceVersion"], decision.status.to_wire()
     ):
+        ports.unwritten.pop(key, None)
         result.events = decision.events
         _log_transition(f"{meta['namespace']}/{meta['name']}", before, decision.status)
     else:
         result.requeue_after = 0.5  # someone wrote first: decide again on fresh data
     return result
+
+
+def _with_unwritten(
+    ports: Ports, namespace: str, name: str, status: ProviderMigrationStatus
+) -> ProviderMigrationStatus:
+    """The status with the newest analysis this process measured but did not write, if it still follows the
+    stored one (a write by anyone else since, or a restart, drops it)."""
+    kept = ports.unwritten.get((namespace, name))
+    if kept is None:
+        return status
+    stored = status.last_analysis
+    if stored is None or stored.time != kept[0]:
+        ports.unwritten.pop((namespace, name), None)
+        return status
+    return status.model_copy(update={"last_analysis": kept[1]})
+
+
+def _only_fresher_analysis(
+    before: ProviderMigrationStatus, after: ProviderMigrationStatus, stored_time: datetime
+) -> bool:
+    """`after` differs from `before` only by a newer analysis with the same verdicts at the same step, and the
+    stored analysis is younger than RECORD_ANALYSIS_EVERY: that analysis need not be written yet."""
+    old, new = before.last_analysis, after.last_analysis
+    if old is None or new is None or new.time <= old.time:
+        return False
+    if (new.time - stored_time).total_seconds() >= RECORD_ANALYSIS_EVERY:
+        return False
+    if _verdicts(old) != _verdicts(new):
+        return False
+    return after.model_copy(update={"last_analysis": old}) == before
+
+
+def _verdicts(a: AnalysisStatus) -> tuple[object, ...]:
+    return a.verdict, a.step, a.weight, tuple((x.name, x.verdict) for x in a.criteria)
 
 
 def _log_transition(ref: str, before: ProviderMigrationStatus, after: ProviderMigrationStatus) -> None:
