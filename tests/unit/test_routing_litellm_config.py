@@ -307,3 +307,25 @@ def test_what_the_proxy_serves_is_compared_with_what_was_written() -> None:
 def test_config_hash_is_the_sha256_of_the_text() -> None:
     raw = text(config(deployment("src", weight=1)))
     assert config_hash(raw) != config_hash(raw + "\n#")
+
+
+def test_libyaml_and_the_pure_loader_read_the_same_config() -> None:
+    from provider_migration.routing import litellm
+
+    text = (
+        "model_list:\n"
+        "  - model_name: chat\n    litellm_params: {model: openai/gpt-4o, weight: 0300, api_key: os.environ/K}\n"
+        "  - &dst\n    model_name: chat\n    litellm_params:\n      model: anthropic/claude\n      weight: 1_0\n"
+        "router_settings: {routing_strategy: simple-shuffle, enable_pre_call_checks: no}\n"
+        "general_settings: {stamp: 2026-11-26, ratio: .5, flag: yes, nothing: ~}\n"
+    )
+    fast = parse_config(text, "config.yaml").data
+    pure = yaml.load(text, Loader=yaml.SafeLoader)
+    assert fast == pure and litellm._fast_loader_copes(text) is (litellm._FAST_LOADER is not yaml.SafeLoader)
+
+
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_nesting_libyaml_cannot_compose_safely_is_refused_by_the_pure_loader(depth: int) -> None:
+    # libyaml's composer recurses in C: 100,000 levels would crash the process instead of raising.
+    with pytest.raises(RouteError, match="nested"):
+        parse_config("model_list: " + "[" * depth + "]" * depth, "config.yaml")

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import urllib3
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from provider_migration.safetext import header_safe, summary
 
 from .source import MetricsUnavailable, QueryFailed
 
+POOL_SIZE = 32  # connections kept per Prometheus, one per operator tick thread
 # Prometheus answers 400 (bad_data) and 422 (execution) for a query's own fault; anything else is the server's.
 _QUERY_FAULT = frozenset({400, 422})
 _STATUS = re.compile(r"HTTP Status Code (\d{3})")
@@ -28,7 +30,7 @@ _ERROR_TYPES = frozenset({"bad_data", "execution", "timeout", "canceled", "inter
 
 class PrometheusSource:
     """Instant queries against one Prometheus. No retries: the next analysis is the retry, and a dead
-    Prometheus must cost one timeout, not several."""
+    Prometheus must cost one timeout, not several. Safe to share among threads (one pooled session)."""
 
     def __init__(self, url: str, timeout_s: float = 10.0, bearer_token: str | None = None) -> None:
         self.url = url.rstrip("/")
@@ -36,9 +38,12 @@ class PrometheusSource:
         self._token = bearer_token or None
         self._unusable_token = self._token is not None and not header_safe(self._token)
         headers = {"Authorization": f"Bearer {self._token}"} if self._token and not self._unusable_token else None
-        self._client = PrometheusConnect(
-            url=self.url, headers=headers, retry=Retry(total=0, redirect=0, raise_on_status=False), timeout=timeout_s
-        )
+        retry = Retry(total=0, redirect=0, raise_on_status=False)
+        session = requests.Session()
+        self._client = PrometheusConnect(url=self.url, headers=headers, retry=retry, session=session, timeout=timeout_s)
+        # The operator shares one source among its tick threads: a pool as large as their number (32), so
+        # concurrent analyses keep their connections instead of discarding them. Mounted after the client's own.
+        session.mount(self.url, HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE))
         self._shown_url = _without_userinfo(self.url)
 
     def __repr__(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -39,26 +42,41 @@ def prometheus_token(core: client.CoreV1Api, namespace: str, prom: api.Prometheu
     return token
 
 
+SOURCES_KEPT = 64  # Prometheus clients (one HTTP session each) kept open, the least recently used closed first
+
+
 class PrometheusAnalysis:
     def __init__(self, api_for: Callable[[str, ProviderMigrationSpec], client.ApiClient]) -> None:
         self._api_for = api_for  # the migration's own ServiceAccount reads its auth Secret
+        # One client per (URL, timeout, token) for all migrations: its connections are reused across ticks
+        # instead of a new session (and TCP/TLS handshake) per analysis. The token is read every time (a
+        # rotated one gets its own client); the key holds only its digest.
+        self._sources: OrderedDict[tuple[str, float, str], PrometheusSource] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _source(self, namespace: str, spec: ProviderMigrationSpec) -> PrometheusSource:
         assert spec.analysis is not None  # decide() asks for analysis only when it is configured
         prom = spec.analysis.prometheus
         token = prometheus_token(client.CoreV1Api(self._api_for(namespace, spec)), namespace, prom)
-        return PrometheusSource(prom.url, timeout_s=float(seconds(prom.timeout)), bearer_token=token)
+        timeout = float(seconds(prom.timeout))
+        key = (prom.url, timeout, hashlib.sha256((token or "").encode()).hexdigest() if token else "")
+        with self._lock:
+            source = self._sources.get(key)
+            if source is not None:
+                self._sources.move_to_end(key)
+                return source
+            source = self._sources[key] = PrometheusSource(prom.url, timeout_s=timeout, bearer_token=token)
+            if len(self._sources) > SOURCES_KEPT:
+                self._sources.popitem(last=False)[1].close()  # a tick still using it reconnects on its next call
+            return source
 
     def baseline(self, namespace: str, spec: ProviderMigrationSpec, now: datetime) -> BaselineObservation:
         try:
             source = self._source(namespace, spec)
         except TokenUnavailable as e:
             return BaselineObservation(error=str(e))
-        try:
-            with metrics.time_analysis():
-                return capture_baseline(spec, source, now, namespace=namespace)
-        finally:
-            source.close()
+        with metrics.time_analysis():
+            return capture_baseline(spec, source, now, namespace=namespace)
 
     def analyze(
         self, namespace: str, spec: ProviderMigrationSpec, status: ProviderMigrationStatus, now: datetime
@@ -68,8 +86,5 @@ class PrometheusAnalysis:
         except TokenUnavailable as e:
             result = CriterionResult(name="prometheus", verdict="Inconclusive", message=str(e))
             return AnalysisStatus(time=now, verdict="Inconclusive", criteria=[result])
-        try:
-            with metrics.time_analysis():
-                return run_analysis(spec, status, source, now, namespace=namespace)
-        finally:
-            source.close()
+        with metrics.time_analysis():
+            return run_analysis(spec, status, source, now, namespace=namespace)

@@ -16,10 +16,11 @@ workshop/pyproject.toml, which the conformance suite runs against the real proxy
   weights; a written deployment the proxy did not create (an unloadable model string) is an error.
 
 The file keeps what people wrote: it is parsed with limits (size, alias expansion, depth), read with
-PyYAML's safe loader (LiteLLM's parser, YAML 1.1: `0300` is 192 to it, `yes` is true) and edited with
-ruamel.yaml's round-trip mode, which keeps comments, anchors, merge keys, flow style, quoting and scalars
-as written. A file that ruamel cannot reproduce byte for byte, or whose edit would change anything but the
-intended entries (an anchor shared with another entry, say), is refused with the reason: never normalised.
+PyYAML's safe loader (LiteLLM's parser, YAML 1.1: `0300` is 192 to it, `yes` is true; libyaml's parser when
+built in, with the same constructor) and edited with ruamel.yaml's round-trip mode, which keeps comments,
+anchors, merge keys, flow style, quoting and scalars as written. A file that ruamel cannot reproduce byte for
+byte, or whose edit would change anything but the intended entries (an anchor shared with another entry, say),
+is refused with the reason: never normalised.
 
 Server-side apply ownership (field manager provider-migration-operator):
 - ConfigMap: `data.<configKey>` only (one YAML string: after a write the whole value is ours).
@@ -124,8 +125,9 @@ def parse_config(text: str | None, key: str) -> Document:
         raise RouteError(f"the ConfigMap has no data key {key!r}")
     if len(text.encode()) > MAX_BYTES:
         raise RouteError(f"{key} is larger than {MAX_BYTES} bytes")
+    loader: type[yaml.SafeLoader] = _FAST_LOADER if _fast_loader_copes(text) else yaml.SafeLoader
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as e:
         raise RouteError(f"{key} is not valid YAML{_where(e)}") from None
     except RecursionError:
@@ -133,7 +135,7 @@ def parse_config(text: str | None, key: str) -> Document:
     if node is not None:
         _check_bounds(node, key)
     try:
-        config = yaml.safe_load(text)
+        config = yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:  # e.g. a merge key on a non-mapping: the composer accepts it
         raise RouteError(f"{key} is not valid YAML{_where(e)}") from None
     if not isinstance(config, dict):
@@ -141,6 +143,31 @@ def parse_config(text: str | None, key: str) -> Document:
     if not isinstance(config.get("model_list"), list):
         raise RouteError(f"{key} has no model_list")
     return Document(text, config)
+
+
+# libyaml parses several times faster than PyYAML's pure loader (the config is read on every tick); the
+# constructor and resolver are the same Python classes, so values read identically. Its composer recurses in C
+# without Python's recursion limit (a file nested 100,000 deep crashes the process), so it only gets a text whose
+# nesting a scan of its events (iterative) found within MAX_DEPTH; anything else, errors included, goes to the
+# pure loader as before, with its messages.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _fast_loader_copes(text: str) -> bool:
+    if _FAST_LOADER is yaml.SafeLoader:
+        return False
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False
+    return True
 
 
 def _where(e: Exception) -> str:
@@ -540,8 +567,7 @@ class LiteLLMConfigMapRoute:
         obj = self.kube.get(CONFIG_MAP, self.name)
         if obj is None:
             return RouteState(found=False)
-        try:
-            self._check_deployment()
+        try:  # the route.reload Deployment is read only before a write (`_deployment`), not every tick
             doc = parse_config((obj.get("data") or {}).get(self.key), self.key)
             current = state(doc.data, self.spec)
             editable(doc, self.key)  # a file the operator could not write back unchanged blocks before a write
@@ -552,21 +578,20 @@ class LiteLLMConfigMapRoute:
     def apply_weights(self, source: int, target: int, mirror: int) -> None:
         check_request(source, target, mirror, supports_mirroring=False)
         obj, doc = self._load()
-        self._check_deployment()
+        deployment = self._deployment()
         current = state(doc.data, self.spec)
         unchanged = current.target_present and (current.source_present or source == 0)
         if unchanged and (current.source_weight, current.target_weight) == (source, target):
-            self._reload(obj["data"][self.key], wrote=False, obj=obj)  # heal a crash between the two writes
+            self._reload(obj["data"][self.key], False, obj, deployment)  # heal a crash between the two writes
             return
         with_weights(editable(doc, self.key), self.spec, source, target)
-        self._write(obj, render(doc))
+        self._write(obj, render(doc), deployment)
 
     def remove_source(self) -> None:
         obj, doc = self._load()
         state(doc.data, self.spec)  # a malformed config raises here, before anything is written
         if without_source(editable(doc, self.key), self.spec) is not None:
-            self._check_deployment()
-            self._write(obj, render(doc))
+            self._write(obj, render(doc), self._deployment())
 
     def _verify(self, config: Config, current: RouteState) -> RouteState:
         verify = self.spec.route.verify
@@ -609,23 +634,28 @@ class LiteLLMConfigMapRoute:
             raise RouteError(f"ConfigMap {self.kube.namespace}/{self.name} does not exist")
         return obj, parse_config((obj.get("data") or {}).get(self.key), self.key)
 
-    def _write(self, obj: dict[str, Any], text: str) -> None:
+    def _write(self, obj: dict[str, Any], text: str, deployment: dict[str, Any] | None) -> None:
         rv = obj["metadata"].get("resourceVersion")
         self.kube.apply(CONFIG_MAP, self.name, {"data": {self.key: text}}, resource_version=rv)
-        self._reload(text, wrote=True, obj=obj)
+        self._reload(text, True, obj, deployment)
 
-    def _check_deployment(self) -> None:
-        if self.deployment and self.kube.get(DEPLOYMENT, self.deployment) is None:
-            raise RouteError(f"Deployment {self.kube.namespace}/{self.deployment} named in route.reload does not exist")
-
-    def _reload(self, text: str, wrote: bool, obj: dict[str, Any]) -> None:
-        """Point the Deployment's pod template at this config. Without a write of ours, only a stale hash or a
-        config we own (a crash between the two writes) triggers it, so adopting a route never rolls pods."""
+    def _deployment(self) -> dict[str, Any] | None:
+        """The route.reload Deployment (None without one), read once before a write: a missing one fails the
+        change before the ConfigMap is touched (recorded as an action failure), and costs no GET on a tick that
+        writes nothing."""
         if not self.deployment:
-            return
+            return None
         deployment = self.kube.get(DEPLOYMENT, self.deployment)
         if deployment is None:
             raise RouteError(f"Deployment {self.kube.namespace}/{self.deployment} named in route.reload does not exist")
+        return deployment
+
+    def _reload(self, text: str, wrote: bool, obj: dict[str, Any], deployment: dict[str, Any] | None) -> None:
+        """Point the Deployment's pod template at this config. Without a write of ours, only a stale hash or a
+        config we own (a crash between the two writes) triggers it, so adopting a route never rolls pods. The
+        hash is an apply of one annotation, so the Deployment as read before the ConfigMap write will do."""
+        if deployment is None or not self.deployment:
+            return
         annotations = ((deployment.get("spec") or {}).get("template") or {}).get("metadata", {}).get("annotations")
         current = (annotations or {}).get(CONFIG_HASH_ANNOTATION)
         wanted = config_hash(text)
