@@ -94,7 +94,7 @@ def test_litellm_writes_the_config_key_and_the_reload_annotation_the_docs_ignore
     config_map = {"metadata": {"name": "llm-gateway", "resourceVersion": "1"}, "data": {"config.yaml": "{}"}}
     kube = RecordingKube({"ConfigMap": config_map, "Deployment": {"spec": {"template": {"metadata": {}}}}})
     adapter.kube = kube  # type: ignore[assignment]
-    adapter._write(config_map, "model_list: []\n")
+    adapter._write(config_map, "model_list: []\n", adapter._deployment())
     expected = {("ConfigMap", '.data["config.yaml"]')}
     if reload:
         expected.add(("Deployment", f'.spec.template.metadata.annotations["{CONFIG_HASH_ANNOTATION}"]'))
