@@ -85,7 +85,7 @@ class LiteLLMExporter(Collector):
             "litellm_deployment_failure_responses", "LLM deployment failures", labels=deployment
         )
         latency = HistogramMetricFamily(
-            "litellm_request_total_latency_metric", "Total latency (seconds)", labels=["model", "model_id"]
+            "litellm_llm_api_latency_metric", "Provider call latency (seconds)", labels=["model", "model_id"]
         )
         tokens_in = CounterMetricFamily("litellm_input_tokens_metric", "Input tokens", labels=["model", "model_id"])
         tokens_out = CounterMetricFamily("litellm_output_tokens_metric", "Output tokens", labels=["model", "model_id"])
