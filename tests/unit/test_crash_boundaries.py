@@ -27,6 +27,7 @@ from provider_migration.core.actions import (
     Effect,
     ProjectCredentials,
     RemoveSourceFromRoute,
+    RemoveTargetFromRoute,
     SetWeights,
     WithdrawTargetCredentials,
     expected_effect,
@@ -112,6 +113,9 @@ class Gateway:
 
     def remove_source(self) -> None:
         self.apply(RemoveSourceFromRoute())
+
+    def remove_target(self) -> None:
+        self.apply(RemoveTargetFromRoute())
 
 
 @dataclass

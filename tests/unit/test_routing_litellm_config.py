@@ -15,6 +15,7 @@ from provider_migration.routing.litellm import (
     config_hash,
     parse_config,
     remove_source_text,
+    remove_target_text,
     served_problem,
     shuffle_weights,
     state,
@@ -329,3 +330,21 @@ def test_nesting_libyaml_cannot_compose_safely_is_refused_by_the_pure_loader(dep
     # libyaml's composer recurses in C: 100,000 levels would crash the process instead of raising.
     with pytest.raises(RouteError, match="nested"):
         parse_config("model_list: " + "[" * depth + "]" * depth, "config.yaml")
+
+
+def test_remove_target_takes_back_the_entry_it_added_and_keeps_the_file_as_it_was() -> None:
+    spec = make_spec(apiBase="https://anthropic.example")
+    added = write_weights(HAND_WRITTEN, spec, 100, 0)  # the weight-0 target entry of the first write
+    assert added != HAND_WRITTEN
+    assert remove_target_text(added, spec) == HAND_WRITTEN  # comments, anchors and layout kept
+    assert remove_target_text(HAND_WRITTEN, spec) is None  # already gone: nothing to write
+
+
+def test_remove_target_refuses_while_the_target_takes_traffic_or_the_source_is_gone() -> None:
+    spec = make_spec()
+    with pytest.raises(RouteError, match="refusing to remove 'dst'"):
+        remove_target_text(text(config(deployment("src", weight=50), deployment("dst", weight=50))), spec)
+    with pytest.raises(RouteError, match="refusing to remove 'dst'"):
+        remove_target_text(text(config(deployment("dst", weight=0), deployment(None, "embed"))), spec)
+    out = remove_target_text(text(config(deployment("src", weight=100), deployment("dst", weight=0))), spec)
+    assert out is not None and [e["model_info"]["id"] for e in yaml.safe_load(out)["model_list"]] == ["src"]

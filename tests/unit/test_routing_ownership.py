@@ -97,3 +97,20 @@ def test_the_target_elsewhere_is_no_conflict() -> None:
     route, _ = adapter("HTTPRoute", [{"backendRefs": [ref("src", 100)]}, {"backendRefs": [ref("dst", 1)]}])
     state = route.read()
     assert state.error is None and state.source_weight == 100
+
+
+@pytest.mark.parametrize("kind", ["HTTPRoute", "AIGatewayRoute"])
+def test_remove_target_drops_only_the_weight_0_target_backendref(kind: str) -> None:
+    route, kube = adapter(kind, [{"name": "x", "backendRefs": [ref("src", 100), ref("spare", 0), ref("dst", 0)]}])
+    route.remove_target()
+    assert kube.writes[-1]["spec"]["rules"] == [{"name": "x", "backendRefs": [ref("src", 100), ref("spare", 0)]}]
+
+    route, kube = adapter(kind, [{"backendRefs": [ref("src", 100)]}])
+    route.remove_target()  # already gone: idempotent, nothing written
+    assert kube.writes == []
+
+    for rules in ([{"backendRefs": [ref("src", 50), ref("dst", 50)]}], [{"backendRefs": [ref("dst", 0)]}]):
+        route, kube = adapter(kind, rules)
+        with pytest.raises(RouteError, match="refusing to remove 'dst'"):
+            route.remove_target()
+        assert kube.writes == []

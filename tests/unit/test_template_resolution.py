@@ -253,6 +253,9 @@ class Route:
     def remove_source(self) -> None:
         self.writes += 1
 
+    def remove_target(self) -> None:
+        self.writes += 1
+
 
 class Creds:
     def read(self) -> SecretsState:

@@ -215,6 +215,11 @@ class CredentialsStatus(StatusModel):
     source_removed_from_route: bool = Field(
         default=False, description="The source's entry was removed from the routing object."
     )
+    target_entry_added: bool = Field(
+        default=False,
+        description="The operator added the target's entry to the routing object (it was not there before its "
+        "first write); it is removed again on abort, rollback and deletion.",
+    )
 
 
 class ProviderSummary(StatusModel):

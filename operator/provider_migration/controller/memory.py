@@ -14,6 +14,7 @@ from provider_migration.core.actions import (
     Effect,
     ProjectCredentials,
     RemoveSourceFromRoute,
+    RemoveTargetFromRoute,
     SetWeights,
     WithdrawTargetCredentials,
     expected_effect,
@@ -82,6 +83,9 @@ class MemoryRoute:
 
     def remove_source(self) -> None:
         self._apply(RemoveSourceFromRoute())
+
+    def remove_target(self) -> None:
+        self._apply(RemoveTargetFromRoute())
 
     def _apply(self, effect: Effect) -> None:
         self.state, _ = expected_effect(effect, self.state, SecretsState())

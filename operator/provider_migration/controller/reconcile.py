@@ -34,6 +34,7 @@ from provider_migration.core.actions import (
     Event,
     ProjectCredentials,
     RemoveSourceFromRoute,
+    RemoveTargetFromRoute,
     SetWeights,
     WithdrawTargetCredentials,
 )
@@ -383,6 +384,8 @@ def apply_effect(effect: Effect, route: RouteAdapter, creds: CredentialManager) 
             creds.decommission_source()
         elif isinstance(effect, RemoveSourceFromRoute):
             route.remove_source()
+        elif isinstance(effect, RemoveTargetFromRoute):
+            route.remove_target()
     except Exception as e:
         # Exception text may carry API response bodies (a Secret's data, say): report its type and status only.
         status = getattr(e, "status", None)

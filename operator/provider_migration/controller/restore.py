@@ -34,6 +34,12 @@ def restore_source(ports: Ports, namespace: str, spec: dict[str, Any], status: d
         route.apply_weights(100, 0, 0)
         restored = True
         log.info("%s: migration deleted mid-rollout; restored 100%% to %s", namespace, parsed.source.backend)
+    if (status.get("credentials") or {}).get("targetEntryAdded") and state.found and state.error is None:
+        # The (now weight-0) target entry this migration added goes too; one that was there before it stays.
+        try:
+            route.remove_target()
+        except Exception as e:
+            log.warning("%s: could not remove the target entry it added (%s)", namespace, safe_error(e))
     if restored or not state.target_weight:
         # The target key this migration projected goes too (never one that was there before it). Best effort:
         # a refusal (the namespace revoked the grant) must not keep the migration from being deleted.

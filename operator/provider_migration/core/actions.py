@@ -39,8 +39,19 @@ class RemoveSourceFromRoute:
     """Drop the source entry/backendRef from the routing object."""
 
 
+@dataclass(frozen=True)
+class RemoveTargetFromRoute:
+    """Drop the (weight-0) target entry/backendRef the operator added (abort, rollback, deletion); one that
+    was there before the migration stays."""
+
+
 Effect = (
-    SetWeights | ProjectCredentials | WithdrawTargetCredentials | DecommissionSourceCredentials | RemoveSourceFromRoute
+    SetWeights
+    | ProjectCredentials
+    | WithdrawTargetCredentials
+    | DecommissionSourceCredentials
+    | RemoveSourceFromRoute
+    | RemoveTargetFromRoute
 )
 
 
@@ -70,4 +81,6 @@ def expected_effect(effect: Effect, route: RouteState, secrets: SecretsState) ->
         secrets = replace(secrets, source_in_gateway=False)
     elif isinstance(effect, RemoveSourceFromRoute):
         route = replace(route, source_present=False)
+    elif isinstance(effect, RemoveTargetFromRoute):
+        route = replace(route, target_present=False, target_weight=0, mirror_percent=0)
     return route, secrets

@@ -42,6 +42,7 @@ from .actions import (
     Event,
     ProjectCredentials,
     RemoveSourceFromRoute,
+    RemoveTargetFromRoute,
     SetWeights,
     WithdrawTargetCredentials,
 )
@@ -183,6 +184,7 @@ class _Machine:
     def result(self, before: ProviderMigrationStatus) -> Decision:
         st = self.st
         st.observed_generation = self.obs.generation
+        self.note_target_entry()
         if st.phase != Phase.PAUSED:
             st.pause_reason = None
         st.conditions = conditions_for(st, self.obs.generation, self.now)
@@ -387,6 +389,8 @@ class _Machine:
         restorable = route.found and route.error is None and route.source_present
         if st.phase == Phase.ROLLED_BACK and restorable and not self.route_matches(NO_TRAFFIC):
             self.effects.append(SetWeights(source=100, target=0, mirror=0))
+        elif st.phase == Phase.ROLLED_BACK:
+            self.remove_added_target()  # heals a lost status write after the removal
 
     def restart(self, message: str) -> None:
         """Back to the first step with a fresh baseline and evaluation; history is kept."""
@@ -425,6 +429,7 @@ class _Machine:
             note = route.error or "the routing object or its source entry is gone"
             msg = f"{st.rollback_reason}; nothing to restore: {note}"
             self.withdraw_credentials()
+            self.remove_added_target()
             self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         if self.route_matches(NO_TRAFFIC):
@@ -432,6 +437,7 @@ class _Machine:
             st.completed_at = self.now
             msg = f"All traffic is back on the source. {st.rollback_reason}"
             self.withdraw_credentials()
+            self.remove_added_target()
             self.transition(Phase.ROLLED_BACK, EventReason.ROLLED_BACK, msg, warning=True, status_reason=cause)
             return
         self.effects.append(SetWeights(source=100, target=0, mirror=0))
@@ -449,6 +455,24 @@ class _Machine:
             return
         self.effects.append(WithdrawTargetCredentials())
         self.event(EventReason.CREDENTIALS_WITHDRAWN, "Target provider key removed from the gateway Secret")
+
+    def note_target_entry(self) -> None:
+        """Record, with the decision that writes it, that the target entry was not there before the operator's
+        first write: only such an entry is removed again (one that was there before the migration stays)."""
+        route = self.obs.route
+        writes = any(isinstance(e, SetWeights) for e in self.effects)
+        if writes and route.found and route.error is None and not route.target_present:
+            self.st.credentials.target_entry_added = True
+
+    def remove_added_target(self) -> None:
+        """Drop the weight-0 target entry this migration added: a rolled-back migration leaves the routing
+        object as it found it. Cleared once asked for (or once it is gone), so it is emitted once."""
+        creds, route = self.st.credentials, self.obs.route
+        if not creds.target_entry_added or any(isinstance(e, SetWeights) for e in self.effects):
+            return
+        creds.target_entry_added = False
+        if route.found and route.error is None and route.target_present and route.source_present:
+            self.effects.append(RemoveTargetFromRoute())
 
     def track_checksums(self) -> None:
         """Record checksums (never values); a rotated target key is re-projected before it can break traffic."""

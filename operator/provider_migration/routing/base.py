@@ -23,3 +23,8 @@ class RouteAdapter(Protocol):
     def remove_source(self) -> None:
         """Remove the source entry/backendRef (cleanup after stabilisation); no-op when already gone."""
         ...
+
+    def remove_target(self) -> None:
+        """Remove the target entry/backendRef the operator added (abort, rollback, deletion); refuses while it
+        takes traffic; no-op when already gone."""
+        ...

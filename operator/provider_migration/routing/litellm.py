@@ -473,6 +473,25 @@ def without_source(doc: Document, spec: ProviderMigrationSpec) -> Config | None:
     return _verified(doc, expected, spec)
 
 
+def without_target(doc: Document, spec: ProviderMigrationSpec) -> Config | None:
+    """Edit `doc.tree` to drop the target entry the operator added (None: already gone); refuses while it
+    takes traffic or when the source would not be left to serve the model name."""
+    config = doc.data
+    entries = group(config, spec.route.model_name)
+    target_entry = find(entries, spec.target.backend)
+    if target_entry is None:
+        return None
+    rest = [e for e in entries if e is not target_entry]
+    weights = shuffle_weights(entries)
+    if weights[entries.index(target_entry)] > 0 or find(rest, spec.source.backend) is None:
+        raise RouteError(f"refusing to remove {spec.target.backend!r}: it takes traffic or the source is gone")
+    index = config["model_list"].index(target_entry)
+    expected = _plain(config)
+    del expected["model_list"][index]
+    del doc.tree["model_list"][index]
+    return _verified(doc, expected, spec)
+
+
 def _verified(doc: Document, expected: Config, spec: ProviderMigrationSpec) -> Config:
     """The edited text must read, for LiteLLM, exactly as `expected`: an anchor shared with an entry we did
     not mean to touch, or a merge key feeding it, would change more than the intended fields."""
@@ -593,6 +612,12 @@ class LiteLLMConfigMapRoute:
         if without_source(editable(doc, self.key), self.spec) is not None:
             self._write(obj, render(doc), self._deployment())
 
+    def remove_target(self) -> None:
+        obj, doc = self._load()
+        state(doc.data, self.spec)  # a malformed config raises here, before anything is written
+        if without_target(editable(doc, self.key), self.spec) is not None:
+            self._write(obj, render(doc), self._deployment())
+
     def _verify(self, config: Config, current: RouteState) -> RouteState:
         verify = self.spec.route.verify
         if verify is None:
@@ -692,3 +717,9 @@ def remove_source_text(text: str, spec: ProviderMigrationSpec) -> str | None:
     """The config text without the source entry (None: already gone), pure."""
     doc = editable(parse_config(text, spec.route.config_key), spec.route.config_key)
     return None if without_source(doc, spec) is None else render(doc)
+
+
+def remove_target_text(text: str, spec: ProviderMigrationSpec) -> str | None:
+    """The config text without the target entry (None: already gone), pure."""
+    doc = editable(parse_config(text, spec.route.config_key), spec.route.config_key)
+    return None if without_target(doc, spec) is None else render(doc)

@@ -191,6 +191,19 @@ class RulesRoute:
         new[index]["backendRefs"] = [r for r in refs(rule) if r.get("name") != self.source]
         self._write(obj, rules, new)
 
+    def remove_target(self) -> None:
+        obj, rules = self._load()
+        self.state(rules)  # a malformed route raises here, before anything is written
+        index = self.select(rules)
+        rule = rules[index]
+        if find_ref(rule, self.target) is None:
+            return
+        if find_ref(rule, self.source) is None or self.arm_weights(rule)[1] > 0 or self.mirror_percent(rule):
+            raise RouteError(f"refusing to remove {self.target!r}: it takes traffic or the source is gone")
+        new = copy.deepcopy(rules)
+        new[index]["backendRefs"] = [r for r in refs(rule) if r.get("name") != self.target]
+        self._write(obj, rules, new)
+
     def _load(self) -> tuple[dict[str, Any], list[Rule]]:
         obj = self.kube.get(self.kind, self.name)
         if obj is None:
