@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 
+import yaml
 from kubernetes import client
 from operator_support import (
     SOURCE_KEY,
@@ -104,6 +105,14 @@ def test_abort_at_50_puts_all_traffic_back_on_the_source(kube, namespace, operat
     # What the migration projected is taken back: the gateway Secret is as the migration found it.
     assert "ANTHROPIC_API_KEY" not in gateway_keys(kube, namespace)
     assert "CredentialsWithdrawn" in event_reasons(kube, namespace)
+
+    # So is the weight-0 target entry it added to the LiteLLM config; the other entries stay.
+    def entry_ids() -> list[str | None]:
+        return [(e.get("model_info") or {}).get("id") for e in yaml.safe_load(config_of(kube, namespace))["model_list"]]
+
+    wait_for(lambda: "anthropic-claude" not in entry_ids(), 10, "target entry removed")
+    assert "openai-gpt-4o" in entry_ids() and "text-embedding-3-small" in config_of(kube, namespace)
+    assert not (status.get("credentials") or {}).get("targetEntryAdded")
 
 
 def test_approval_gate_waits_for_approve(kube, namespace, operator) -> None:  # type: ignore[no-untyped-def]
