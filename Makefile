@@ -46,11 +46,8 @@ dev-status:
 dev-down:
 	$(PMO) dev down --dir $(DEV_DIR)
 
-crds: setup-python  ## regenerate the checked-in CRD (and the chart's copy) from the pydantic models
-	@mkdir -p build
-	$(PMO) crds > build/crd.yaml.tmp
-	cp build/crd.yaml.tmp charts/provider-migration-operator/files/crds/providermigrations.migrations.llmops.dev.yaml
-	mv build/crd.yaml.tmp crds/providermigrations.migrations.llmops.dev.yaml
+crds: setup-python  ## regenerate the checked-in CRDs (and the chart's copies) from the pydantic models
+	$(PMO) crds --dir crds --dir charts/provider-migration-operator/files/crds
 
 clean: dev-down
 	rm -rf build .pytest_cache

@@ -150,3 +150,12 @@ def test_step_column_is_the_one_based_step_number() -> None:
 def test_metadata_is_only_typed() -> None:
     """The API server rejects a CRD whose metadata schema says anything but its type (a description included)."""
     assert _version()["schema"]["openAPIV3Schema"]["properties"]["metadata"] == {"type": "object"}
+
+
+def test_pmo_crds_dir_writes_the_files_that_are_committed(tmp_path: Path) -> None:
+    assert main(["crds", "--dir", str(tmp_path / "a"), "--dir", str(tmp_path / "b")]) == 0
+    for where in ("a", "b"):
+        written = sorted(p.name for p in (tmp_path / where).iterdir())
+        assert written == sorted(CRD_FILES)
+        for name in CRD_FILES:
+            assert (tmp_path / where / name).read_text() == (REPO / "crds" / name).read_text()
